@@ -62,6 +62,8 @@ class Column:
     width: float = 12
     editable: bool = False
     """Managers may type in this column of the shared sheet; exports keep it."""
+    centered: bool = False
+    """Whether cells are centred (grid symbols, row numbers, weekdays)."""
 
     def label(self, language: Language) -> str:
         """Return the header in `language`."""
@@ -116,8 +118,8 @@ class Label:
         return self.vi if language == "vi" else self.en
 
 
-def _column(key: str, label: Label, type: ValueType = ValueType.TEXT, width: float = 12, editable: bool = False) -> Column:
-    return Column(key=key, label_vi=label.vi, label_en=label.en, type=type, width=width, editable=editable)
+def _column(key: str, label: Label, type: ValueType = ValueType.TEXT, width: float = 12, editable: bool = False, centered: bool = False) -> Column:
+    return Column(key=key, label_vi=label.vi, label_en=label.en, type=type, width=width, editable=editable, centered=centered)
 
 
 # --- Sheet names and table keys ---------------------------------------------------
@@ -196,7 +198,7 @@ FILL_COLOURS: dict[Fill, str] = {
 # --- Monthly grid (bảng chấm công, laid out like form 01a-LĐTL) ---------------------
 
 GRID_LEADING_COLUMNS: tuple[Column, ...] = (
-    _column("stt", Label("STT", "No."), ValueType.INTEGER, width=5),
+    _column("stt", Label("STT", "No."), ValueType.INTEGER, width=5, centered=True),
     _column("user_id", Label("Mã NV", "Employee ID"), width=12),
     _column("name", Label("Họ và tên", "Full name"), width=26),
     _column("office", Label("Văn phòng / Chi nhánh", "Office"), width=18),
@@ -256,6 +258,7 @@ def grid_columns(days_in_month: int, weekdays: Sequence[int]) -> tuple[Column, .
             day_key(day),
             Label(f"{day}\n{WEEKDAY_LABELS[weekday].vi}", f"{day}\n{WEEKDAY_LABELS[weekday].en}"),
             width=4.5,
+            centered=True,
         )
         for day, weekday in enumerate(weekdays, start=1)
     )
@@ -325,7 +328,7 @@ DAILY_COLUMNS: tuple[Column, ...] = (
     _column("name", Label("Họ và tên", "Full name"), width=26),
     _column("office_location", Label("Văn phòng / Chi nhánh", "Office"), width=18),
     _column("date", Label("Ngày", "Date"), ValueType.DATE, width=11),
-    _column("weekday", Label("Thứ", "Weekday"), width=5),
+    _column("weekday", Label("Thứ", "Weekday"), width=5, centered=True),
     _column("kind", Label("Loại ngày", "Date kind"), width=13),
     _column("status", Label("Trạng thái", "Status"), width=15),
     _column("shift_begin", Label("Giờ bắt đầu ca", "Shift begins"), ValueType.TIME, width=8),
