@@ -1,0 +1,111 @@
+"""Group commit: one thread writes every delivery, many per transaction.
+
+Handlers submit write items and await their results. The writer thread takes every
+item queued while the previous commit ran and commits them together, so one fsync
+serves a whole burst instead of one per delivery, and no handler ever waits on
+SQLite's busy timeout because of another handler.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import logging
+import queue
+import threading
+
+from ingest.errors import StoreUnavailable
+from ingest.store import Store, WriteItem, WriteResult
+
+logger = logging.getLogger(__name__)
+
+MAX_BATCH = 500
+"""Items per transaction at most, so one commit stays short under a flood."""
+
+_STOP = object()
+
+
+class GroupCommitWriter:
+    """A background thread that commits submitted items to a Store in batches."""
+
+    def __init__(self, store: Store, max_batch: int = MAX_BATCH) -> None:
+        self._store = store
+        self._max_batch = max_batch
+        self._queue: queue.Queue[object] = queue.Queue()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        """Start the writer thread; calling it twice is harmless."""
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._run, name="acheckin-writer", daemon=True)
+            self._thread.start()
+
+    def stop(self) -> None:
+        """Commit what is queued, then stop the thread."""
+        if self._thread is not None:
+            self._queue.put(_STOP)
+            self._thread.join()
+            self._thread = None
+
+    @property
+    def running(self) -> bool:
+        """Whether the writer thread is alive."""
+        return self._thread is not None and self._thread.is_alive()
+
+    async def submit(self, item: WriteItem) -> WriteResult:
+        """Queue one item and return its result once its batch is committed.
+
+        Raises StoreUnavailable when the batch could not be committed or the writer
+        is not running.
+        """
+        if not self.running:
+            raise StoreUnavailable(
+                "Bộ ghi cơ sở dữ liệu không chạy; hãy gửi lại sau",
+                "The database writer is not running; retry later",
+            )
+        future: concurrent.futures.Future[WriteResult] = concurrent.futures.Future()
+        self._queue.put((item, future))
+        return await asyncio.wrap_future(future)
+
+    def _run(self) -> None:
+        stopping = False
+        while not stopping:
+            batch = []
+            entry = self._queue.get()
+            while True:
+                if entry is _STOP:
+                    stopping = True
+                else:
+                    batch.append(entry)
+                if stopping or len(batch) >= self._max_batch:
+                    break
+                try:
+                    entry = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+            if batch:
+                self._commit(batch)
+
+    def _commit(self, batch: list) -> None:
+        items = [item for item, _ in batch]
+        try:
+            results = self._store.write_batch(items)
+        except StoreUnavailable as exc:
+            for _, future in batch:
+                future.set_exception(exc)
+            return
+        except Exception as exc:
+            logger.exception("The writer failed on a batch of %d deliveries", len(batch))
+            unavailable = StoreUnavailable(
+                f"Lỗi nội bộ khi lưu ({type(exc).__name__}); hãy gửi lại sau",
+                f"Internal error while storing ({type(exc).__name__}); retry later",
+            )
+            for _, future in batch:
+                future.set_exception(unavailable)
+            return
+
+        for (_, future), result in zip(batch, results, strict=True):
+            if isinstance(result, BaseException):
+                future.set_exception(result)
+            else:
+                future.set_result(result)
