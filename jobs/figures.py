@@ -72,6 +72,8 @@ class Checkin:
     webhook_type: WebhookType = WebhookType.CHECKIN
     working_group: WorkingGroup | None = None
     office_location: str | None = None
+    working_group_conflict: str | None = None
+    """Set when two deliveries of this check-in carried different working_groups."""
 
 
 @dataclasses.dataclass(frozen=True)
