@@ -711,15 +711,13 @@ def _fill_requests(sheet_id: int, layout: TabLayout) -> list[dict[str, Any]]:
         cells[(row, column_index[key])] = Fill(fill)
 
     spans: dict[int, list[tuple[int, int, Fill]]] = {}
-    for row in sorted({row for row, _ in cells}):
-        columns = sorted(column for r, column in cells if r == row)
-        spans[row] = []
-        for column in columns:
-            fill = cells[(row, column)]
-            if spans[row] and spans[row][-1][1] == column and spans[row][-1][2] is fill:
-                spans[row][-1] = (spans[row][-1][0], column + 1, fill)
-            else:
-                spans[row].append((column, column + 1, fill))
+    for row, column in sorted(cells):
+        fill = cells[(row, column)]
+        row_spans = spans.setdefault(row, [])
+        if row_spans and row_spans[-1][1] == column and row_spans[-1][2] is fill:
+            row_spans[-1] = (row_spans[-1][0], column + 1, fill)
+        else:
+            row_spans.append((column, column + 1, fill))
 
     rectangles: list[list[Any]] = []
     open_rectangles: dict[tuple[int, int, Fill], list[Any]] = {}

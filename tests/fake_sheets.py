@@ -78,6 +78,10 @@ class FakeSheet:
     formats: dict[tuple[int, int], dict[str, Any]] = dataclasses.field(default_factory=dict)
     column_widths: dict[int, int] = dataclasses.field(default_factory=dict)
 
+    def clone(self) -> FakeSheet:
+        """Return a copy to edit; format dicts are shared because edits replace them whole."""
+        return dataclasses.replace(self, values=dict(self.values), formats=dict(self.formats), column_widths=dict(self.column_widths))
+
     def rows(self) -> list[list[Any]]:
         """Return the values as rows, trailing blanks trimmed like the API does."""
         return _trim([[self.values.get((row, column), "") for column in range(self.column_count)] for row in range(self.row_count)])
@@ -258,7 +262,7 @@ class FakeSheets:
 
     def _batch_update(self, spreadsheet: FakeSpreadsheet, payload: Mapping[str, Any]) -> dict[str, Any]:
         """Apply every request to a copy and keep it only if all succeed (all or nothing)."""
-        draft = copy.deepcopy(spreadsheet)
+        draft = dataclasses.replace(spreadsheet, sheets=[sheet.clone() for sheet in spreadsheet.sheets])
         replies = []
         for request in payload.get("requests", []):
             if len(request) != 1:
