@@ -1,0 +1,276 @@
+"""Render `results.json` as `bench/RESULTS.md`: a summary, the goals table, then details."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+from typing import Any
+
+
+@dataclasses.dataclass(frozen=True)
+class Goal:
+    """One line of the goals table."""
+
+    figure: str
+    measured: str
+    goal: str
+    met: bool | None
+
+
+def render(results: dict[str, Any], notes_path: Path) -> str:
+    """Return the whole RESULTS.md text for one run's `results`."""
+    sections = results["sections"]
+    goals = _goals(sections)
+    lines = ["# Benchmark results", ""]
+    if results.get("quick"):
+        lines += ["**Quick run (`--quick`): small sizes and short runs; these numbers do not meet the issue's sizes.**", ""]
+    lines += ["## Summary", "", *_summary(sections, results["machine"]), ""]
+    lines += _run_lines(results)
+    lines += ["## Goals", "", "| figure | measured | goal | met |", "|---|---|---|---|"]
+    for goal in goals:
+        met = {True: "yes", False: "**no**", None: "not measured"}[goal.met]
+        lines.append(f"| {goal.figure} | {goal.measured} | {goal.goal} | {met} |")
+    lines.append("")
+    for name, renderer in (("receiver", _receiver_details), ("rollup", _rollup_details),
+                           ("excel", _excel_details), ("sheets", _sheets_details)):
+        section = sections.get(name)
+        if section is None:
+            continue
+        lines += [f"## {name.capitalize()}", ""]
+        if section["ok"]:
+            lines += renderer(section["figures"])
+        else:
+            lines += [f"Not measured: `{section['error']}`", ""]
+    if notes_path.exists():
+        lines += [notes_path.read_text().rstrip(), ""]
+    return "\n".join(lines) + "\n"
+
+
+def _run_lines(results: dict[str, Any]) -> list[str]:
+    machine = results["machine"]
+    fsync = machine["fsync"]
+    return [
+        "## Run",
+        "",
+        f"- Date: {results['started_at']} (UTC); the whole run took {results['seconds']:.0f} s.",
+        f"- Machine: {machine['cpu_model']}, {machine['cores']} cores, {machine['memory_gib']} GiB of memory, "
+        f"Linux {machine['kernel']}, Python {machine['python']}; load average at the start "
+        f"{' / '.join(str(load) for load in machine['load_average'])} (1 / 5 / 15 min).",
+        f"- Disk: append 4 KiB + fsync in the data folder ({fsync['samples']} times): "
+        f"p50 {fsync['p50_ms']} ms, p99 {fsync['p99_ms']} ms, max {fsync['max_ms']} ms.",
+        f"- Command: `bash bench/run{' --quick' if results.get('quick') else ''}`; data folder `{results['workdir']}`.",
+        "",
+    ]
+
+
+def _figures(sections: dict[str, Any], name: str) -> dict[str, Any] | None:
+    section = sections.get(name)
+    return section["figures"] if section and section["ok"] else None
+
+
+def _goals(sections: dict[str, Any]) -> list[Goal]:
+    goals: list[Goal] = []
+    receiver = _figures(sections, "receiver")
+    if receiver:
+        throughput = receiver["throughput"]
+        goals.append(Goal(
+            "Receiver throughput, FULL / bare Litestar handler",
+            f"{throughput['full_vs_bare']:.2f} ({throughput['full_per_s']:.0f} / {throughput['bare_per_s']:.0f} req/s)",
+            "≥ 0.5", throughput["full_vs_bare"] >= 0.5,
+        ))
+        goals.append(Goal(
+            "Durability cost, FULL / NORMAL",
+            f"{throughput['full_vs_normal']:.2f} ({throughput['full_per_s']:.0f} / {throughput['normal_per_s']:.0f} req/s)",
+            "≥ 0.7", throughput["full_vs_normal"] >= 0.7,
+        ))
+        latency = receiver["latency"]
+        peak = latency["runs"][0]
+        goals.append(_latency_goal(f"Latency at twice the morning peak ({peak['rate_per_s']}/s)", peak))
+        for run in latency["runs"][1:]:
+            if run["rate_per_s"] in (50, 200) and run is not latency["highest_sustained"]:
+                goals.append(_latency_goal(f"Latency at a constant {run['rate_per_s']:.0f}/s", run))
+                break
+        highest = latency["highest_sustained"]
+        if highest:
+            goals.append(_latency_goal(f"Latency at the highest rate sustained without errors ({highest['rate_per_s']:.0f}/s)", highest))
+        database = latency["database"]
+        goals.append(Goal(
+            "Duplicates in the database after the latency runs",
+            f"{database['checkins']} check-ins for {database['distinct_sent']} distinct deliveries; "
+            f"{database['duplicate_outcomes']} of {database['repeats_sent']} repeats recorded as duplicate",
+            "0 stored twice", database["consistent"],
+        ))
+    rollup = _figures(sections, "rollup")
+    if rollup:
+        goals.append(Goal(
+            f"Full rollup of {rollup['days']} days × {rollup['employees']} employees / SQL GROUP BY",
+            f"{rollup['full_vs_groupby']:.1f}× ({rollup['full']['seconds']:.1f} s / {rollup['groupby']['seconds']:.2f} s)",
+            "≤ 3×", rollup["full_vs_groupby"] <= 3,
+        ))
+        goals.append(Goal("Full rollup peak memory (max RSS)", f"{rollup['full']['max_rss_mb']:.0f} MB", "< 500 MB",
+                          rollup["full"]["max_rss_mb"] < 500))
+        goals.append(Goal(f"Incremental rollup of one day × {rollup['employees']} employees",
+                          f"{rollup['incremental']['seconds']:.2f} s", "< 1 s", rollup["incremental"]["seconds"] < 1))
+    excel = _figures(sections, "excel")
+    if excel:
+        goals.append(Goal(
+            f"Excel month workbook, {excel['employees']} employees / openpyxl write-only unstyled",
+            f"{excel['styled_vs_plain']:.2f}× ({excel['styled']['seconds']:.1f} s / {excel['plain']['seconds']:.1f} s)",
+            "≤ 2.5×", excel["styled_vs_plain"] <= 2.5,
+        ))
+        goals.append(Goal("Excel peak memory (max RSS of the writing process)", f"{excel['styled']['max_rss_mb']:.0f} MB",
+                          "< 150 MB", excel["styled"]["max_rss_mb"] < 150))
+    sheets = _figures(sections, "sheets")
+    if sheets:
+        calls = sorted({size["calls"] for size in sheets["sizes"]})
+        largest = max(size["max_request_bytes"] for size in sheets["sizes"])
+        employees = ", ".join(str(size["employees"]) for size in sheets["sizes"])
+        goals.append(Goal(f"Sheets API calls per monthly export ({employees} employees)",
+                          " / ".join(str(size["calls"]) for size in sheets["sizes"]),
+                          "the same small number at every size", len(calls) == 1 and calls[0] <= 20))
+        goals.append(Goal("Largest Sheets request", f"{largest / 1e6:.2f} MB", "< 2 MB", largest < 2_000_000))
+    for name in ("receiver", "rollup", "excel", "sheets"):
+        section = sections.get(name)
+        if section is not None and not section["ok"]:
+            goals.append(Goal(name, f"not measured: {section['error'][:120]}", "", None))
+    return goals
+
+
+def _latency_goal(figure: str, run: dict[str, Any]) -> Goal:
+    errors = run["failures"] + sum(count for status, count in run["status_counts"].items() if int(status) != 200)
+    met = run["p99_ms"] < 100 and run["max_ms"] < 1000 and errors == 0
+    return Goal(
+        figure,
+        f"p50 {run['p50_ms']:.1f} ms, p99 {run['p99_ms']:.1f} ms, max {run['max_ms']:.0f} ms, {errors} errors",
+        "p99 < 100 ms, max < 1 s, 0 errors", met,
+    )
+
+
+def _summary(sections: dict[str, Any], machine: dict[str, Any]) -> list[str]:
+    lines = []
+    receiver = _figures(sections, "receiver")
+    if receiver:
+        throughput, latency = receiver["throughput"], receiver["latency"]
+        highest = latency["highest_sustained"]
+        lines.append(
+            f"- Receiver: {throughput['full_per_s']:.0f} deliveries/s committed with synchronous=FULL on "
+            f"{machine['cores']} cores, {throughput['full_vs_bare']:.2f} of a bare Litestar handler (goal ≥ 0.5) "
+            f"and {throughput['full_vs_normal']:.2f} of synchronous=NORMAL (goal ≥ 0.7); fsync p50 {machine['fsync']['p50_ms']} ms."
+        )
+        peak = latency["runs"][0]
+        lines.append(
+            f"- Latency at twice the morning peak: p99 {peak['p99_ms']:.0f} ms; highest rate sustained without errors "
+            + (f"{highest['rate_per_s']:.0f}/s with p99 {highest['p99_ms']:.0f} ms, max {highest['max_ms']:.0f} ms; "
+               if highest else "none of the tried rates; ")
+            + ("no check-in stored twice." if latency["database"]["consistent"] else "DATABASE CHECK FAILED.")
+        )
+    rollup = _figures(sections, "rollup")
+    if rollup:
+        lines.append(
+            f"- Rollup: a full recompute of {rollup['checkins']:,} check-ins ({rollup['employees']} employees, "
+            f"{rollup['days']} days) takes {rollup['full']['seconds']:.0f} s, {rollup['full_vs_groupby']:.0f}× one SQL GROUP BY "
+            f"(goal ≤ 3×), peak {rollup['full']['max_rss_mb']:.0f} MB; one new day takes {rollup['incremental']['seconds']:.2f} s (goal < 1 s)."
+        )
+    excel = _figures(sections, "excel")
+    if excel:
+        lines.append(
+            f"- Excel: the month's workbook for {excel['employees']} employees takes {excel['styled']['seconds']:.1f} s, "
+            f"{excel['styled_vs_plain']:.2f}× openpyxl write-only without styles (goal ≤ 2.5×), peak {excel['styled']['max_rss_mb']:.0f} MB (goal < 150 MB)."
+        )
+    sheets = _figures(sections, "sheets")
+    if sheets:
+        sizes = sheets["sizes"]
+        lines.append(
+            "- Google Sheets: a monthly export makes "
+            + ", ".join(f"{size['calls']} calls for {size['employees']} employees" for size in sizes)
+            + f"; the largest request is {max(size['max_request_bytes'] for size in sizes) / 1e6:.2f} MB (goal < 2 MB)."
+        )
+    return lines
+
+
+def _receiver_details(figures: dict[str, Any]) -> list[str]:
+    throughput, latency = figures["throughput"], figures["latency"]
+    lines = [
+        f"Throughput: `wrk` (Debian 4.1.0), 1 thread, {throughput['connections']} connections, "
+        f"{throughput['duration_s']} s per run, {throughput['rounds']} rounds in which the three servers take turns; "
+        "the median of the rounds counts. Every request is a distinct, realistic delivery (12 fields with "
+        "Vietnamese text, a working_group and the API key, about 380 bytes; `bench/deliveries.lua`). "
+        "Each server is `python -m bench.serve` under uvicorn with one worker and the project's installed "
+        "uvicorn (no uvloop or httptools), logging at INFO to a file as `serve` does. The bare handler "
+        "reads and decodes the body with msgspec and answers a small JSON object. Each receiver run "
+        "starts on a new database.",
+        "",
+        "| server | req/s per round | median | p50 / p99 / max latency (ms, last round) | errors |",
+        "|---|---|---|---|---|",
+    ]
+    for label, key, median in (("bare Litestar handler", "bare", "bare_per_s"),
+                               ("receiver, synchronous=FULL", "full", "full_per_s"),
+                               ("receiver, synchronous=NORMAL", "normal", "normal_per_s")):
+        runs = throughput[key]
+        last = runs[-1]
+        errors = sum(run["non_2xx"] + run["socket_errors"] for run in runs)
+        rates = ", ".join(f"{run['requests_per_s']:.0f}" for run in runs)
+        lines.append(
+            f"| {label} | {rates} | {throughput[median]:.0f} | "
+            f"{last['latency_p50_ms']} / {last['latency_p99_ms']} / {last['latency_max_ms']} | {errors} |"
+        )
+    lines += [
+        "",
+        "Latency: `bench/openloop.py`, an open-loop generator (each request is due at start + i / rate and its "
+        "latency counts from that due time, so a stall is not hidden), HTTP/1.1 keep-alive connections opened "
+        "on demand, 5 % of requests re-sending an earlier delivery unchanged as ACheckin's retries do. One "
+        "receiver (synchronous=FULL) and one database take every rate in turn; the search goes up until a rate "
+        "has an error, falls more than 3 % behind or has a request over 1 s.",
+        "",
+        "| rate (/s) | seconds | sent | completed/s | p50 ms | p99 ms | max ms | statuses | failures | connections |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for run in latency["runs"]:
+        statuses = ", ".join(f"{status}: {count}" for status, count in run["status_counts"].items())
+        lines.append(
+            f"| {run['rate_per_s']} | {run['duration_s']} | {run['sent']} | {run['completed_per_s']} | {run['p50_ms']} | "
+            f"{run['p99_ms']} | {run['max_ms']} | {statuses} | {run['failures']} | {run['max_connections_used']} |"
+        )
+    database = latency["database"]
+    lines += [
+        "",
+        f"Database after the latency runs: {database['checkins']} check-ins for {database['distinct_sent']} distinct "
+        f"deliveries sent, {database['deliveries']} deliveries for {database['distinct_sent'] + database['repeats_sent']} "
+        f"requests, {database['duplicate_outcomes']} recorded as `duplicate` for {database['repeats_sent']} repeats, "
+        f"{database['natural_keys_stored_twice']} check-ins stored twice.",
+        "",
+    ]
+    return lines
+
+
+def _rollup_details(figures: dict[str, Any]) -> list[str]:
+    lines = [figures["description"], "", "| run | seconds | max RSS (MB) | rows |", "|---|---|---|---|"]
+    for label, key in (("SQL GROUP BY (baseline)", "groupby"), ("full rollup", "full"), ("incremental rollup", "incremental")):
+        run = figures[key]
+        lines.append(f"| {label} | {run['seconds']:.2f} | {run['max_rss_mb']:.0f} | {run.get('rows', '')} |")
+    lines.append("")
+    if figures.get("profile"):
+        lines += [f"Profile of the full rollup ({figures['profile_scope']}), top entries by cumulative time:", "",
+                  "```", *figures["profile"], "```", ""]
+    return lines
+
+
+def _excel_details(figures: dict[str, Any]) -> list[str]:
+    lines = [figures["description"], "", "| writer | seconds | max RSS (MB) | file size (KB) |", "|---|---|---|---|"]
+    for label, key in (("openpyxl write-only, unstyled (baseline)", "plain"), ("exporters.excel.write_workbook", "styled")):
+        run = figures[key]
+        lines.append(f"| {label} | {run['seconds']:.2f} | {run['max_rss_mb']:.0f} | {run['file_bytes'] / 1024:.0f} |")
+    lines.append("")
+    if figures.get("profile"):
+        lines += ["Profile of `write_workbook`, top entries by cumulative time:", "", "```", *figures["profile"], "```", ""]
+    return lines
+
+
+def _sheets_details(figures: dict[str, Any]) -> list[str]:
+    lines = [figures["description"], "", "| employees | calls | calls by kind | bytes sent | largest request (bytes) |",
+             "|---|---|---|---|---|"]
+    for size in figures["sizes"]:
+        kinds = ", ".join(f"{kind} {count}" for kind, count in size["calls_by_kind"].items())
+        lines.append(f"| {size['employees']} | {size['calls']} | {kinds} | {size['bytes_total']:,} | {size['max_request_bytes']:,} |")
+    lines.append("")
+    return lines
