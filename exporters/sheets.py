@@ -1,9 +1,9 @@
 """Render the month's tables into one Google spreadsheet, one tab per month and view.
 
 Each export rewrites the tabs of one month (for example `2026-11 Bảng chấm công` and
-`2026-11 Chi tiết`) in five Sheets API calls, however many employees there are, as
-long as each request fits `max_request_bytes` (a larger month splits its values or
-its staging formats into more requests):
+`2026-11 Chi tiết`) in at most five Sheets API calls, however many employees there
+are. The only exception is a month whose values or staging formats do not fit
+`max_request_bytes`: those are split into more requests. The calls:
 
 1. `spreadsheets.get`: the tabs that exist (metadata only).
 2. `values.batchGet`: the managers' notes (the `editable` column) of the tabs being
@@ -118,7 +118,7 @@ class SheetsConfigError(SheetsError):
 
 
 class SheetsRequestError(SheetsError):
-    """Raised when Google rejects a request for a reason a retry cannot fix (a 4xx but 429).
+    """Raised when Google rejects a request for a reason a retry cannot fix (a 4xx other than 429).
 
     `status` is the HTTP status: 403 usually means the spreadsheet is not shared with
     the service account as an editor, 404 that the spreadsheet does not exist.
@@ -152,8 +152,8 @@ class RetryPolicy:
     The wait before retry n (1-based) is uniform in [0, min(max_delay_s,
     initial_delay_s * 2**(n-1))], but never shorter than the server's Retry-After.
     A Retry-After longer than `max_delay_s` ends the call at once, since waiting
-    would hold the scheduler's tick. Each attempt waits at most `timeout_s` for an
-    answer.
+    would hold the scheduler's tick. Each attempt waits at most `timeout_s` for a
+    response.
     """
 
     max_attempts: int = 5
@@ -231,7 +231,7 @@ class _RetryingHTTPClient(HTTPClient):
             except APIError as exc:
                 status = exc.response.status_code
                 if status in (400, 409) and attempt > 1:
-                    # An earlier attempt may have been applied before its answer was lost
+                    # An earlier attempt may have been applied before its response was lost
                     # (a batch that added a tab fails on retry because the tab exists), so
                     # this is no proof of a bad request: let the next export start over.
                     raise SheetsUnavailableError(
@@ -265,7 +265,7 @@ class _RetryingHTTPClient(HTTPClient):
         raise AssertionError("unreachable: the loop returns or raises")
 
     def _delay(self, attempt: int, retry_after: float | None) -> float | None:
-        """Return the wait before the next attempt, or None when Retry-After asks too much."""
+        """Return the wait before the next attempt, or None when Retry-After exceeds `max_delay_s`."""
         cap = min(self._retry.max_delay_s, self._retry.initial_delay_s * 2 ** (attempt - 1))
         delay = self._rng.uniform(0, cap)
         if retry_after is None:
@@ -362,8 +362,11 @@ def clean_text(text: str) -> str:
 
 
 def serial_number(value: dt.date | dt.datetime | dt.time) -> int | float:
-    """Return the spreadsheet serial of a date (whole days since 1899-12-30) or a naive
-    local datetime (days plus the time of day as a fraction); a `time` is the fraction alone."""
+    """Return the spreadsheet serial number of a date, a naive local datetime or a time.
+
+    A date counts whole days since 1899-12-30. A datetime adds the time of day as a
+    fraction of a day, and a `time` is that fraction alone.
+    """
     if isinstance(value, dt.datetime):
         if value.tzinfo is not None:
             raise ValueError(f"expected a naive local datetime, got {value.isoformat()} with a time zone")
@@ -415,7 +418,7 @@ def _note_key(cells: Sequence[Any]) -> tuple[Any, ...]:
 
 @dataclasses.dataclass(frozen=True)
 class TabLayout:
-    """Where a table's parts land on its tab (0-based rows): title lines, header, data, footer."""
+    """The cells of a table's tab and the 0-based rows of its header and data."""
 
     title: str
     table: Table
@@ -455,7 +458,7 @@ def lay_out(title: str, table: Table, language: Language, notes: _Notes | None =
     line and the footer (the Excel workbook's layout).
 
     Notes a manager typed in the live tab replace the table's value of the `editable`
-    column on the same row key; notes whose row is gone are kept as extra rows after
+    column on the same row key. Notes whose row is gone are kept as extra rows after
     the table's rows, so a re-export never drops them.
     """
     width = max(len(table.columns), 1)
@@ -579,7 +582,7 @@ def _read_notes(client: SheetsClient, spreadsheet_id: str, live: Mapping[str, Ta
             found = _notes_from_rows(rows, _note_labels(live[title]))
             if found is None:
                 # NOTE: a live tab whose header lost the row-key or note labels is replaced
-                # without carrying its notes; the cells are kept only in the sheet's version history.
+                # without its notes. Only the spreadsheet's version history keeps them.
                 logger.warning("Sheets tab %r has no header with the row key and notes columns; its notes are not carried over", title)
             else:
                 notes[title] = found
@@ -606,9 +609,9 @@ def _transpose(columns: list[list[Any]]) -> list[list[Any]]:
 
 
 def _notes_from_rows(rows: list[list[Any]], labels: list[frozenset[str]]) -> _Notes | None:
-    """Find the header row holding every label set, then collect each row's note by key.
+    """Find the header row that contains every label set, then collect each row's note by key.
 
-    Returns None when no row holds all labels. Rows with a blank key cell (title
+    Returns None when no row contains all labels. Rows with a blank key cell (title
     lines, footer lines) are skipped.
     """
     for header_index, header in enumerate(rows):
@@ -852,7 +855,7 @@ def _pack(items: Iterable[Any], envelope: Callable[[list[Any]], Any], limit: int
 
 @dataclasses.dataclass(frozen=True)
 class SheetsExportResult:
-    """What one export wrote."""
+    """The summary of one export."""
 
     spreadsheet_id: str
     tabs: tuple[str, ...]
@@ -969,7 +972,7 @@ def _add_staging_tabs(
 ) -> None:
     """Delete staging tabs an interrupted export left behind, then add and format new ones.
 
-    The first batch holds the deletions and additions; only a month whose formats do
+    The first batch contains the deletions and additions, and only a month whose formats do
     not fit one request sends more batches, each touching hidden staging tabs only.
     """
     titles = {layout.title for layout in layouts}
@@ -1028,7 +1031,7 @@ def check_sheets_setup(
     """Check that exports can reach the spreadsheet, saying exactly what to fix if not.
 
     Checks in order, stopping at the first failure: the credentials file is readable
-    and holds a service-account key; `spreadsheet` is a key or URL; the spreadsheet
+    and contains a service-account key; `spreadsheet` is a key or URL; the spreadsheet
     exists and is shared with the service account (one `spreadsheets.get`).
     """
     checks: list[SetupCheck] = []

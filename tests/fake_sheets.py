@@ -3,7 +3,7 @@
 `FakeSheets` holds spreadsheets, answers the calls the exporter makes
 (`spreadsheets.get`, `spreadsheets.batchUpdate`, `values.batchGet`,
 `values.batchUpdate`, `values.batchClear`), records every request (method, path,
-query, body bytes, status) and can be told to answer the next calls with a status
+query, body bytes, status) and can be set to fail the next calls with a status
 such as 429 or 500, or to time out. `fake_session(fake)` returns a google-auth
 `AuthorizedSession` with anonymous credentials (no token is ever fetched) whose
 transport for https://sheets.googleapis.com is the fake; any other URL raises
@@ -43,7 +43,7 @@ class UnexpectedHostError(AssertionError):
 
 
 class FakeApiError(Exception):
-    """An error answer of the fake API: HTTP status, Google's status name and message."""
+    """An error response of the fake API: HTTP status, Google's status name and message."""
 
     def __init__(self, code: int, status: str, message: str) -> None:
         super().__init__(message)
@@ -100,7 +100,7 @@ class FakeSheet:
 
 @dataclasses.dataclass
 class FakeSpreadsheet:
-    """A spreadsheet; `shared` False makes every call answer 403 as for an unshared sheet."""
+    """A spreadsheet; `shared` False makes every call fail with 403, as for an unshared sheet."""
 
     spreadsheet_id: str
     title: str = "Chấm công"
@@ -132,7 +132,7 @@ class FakeSpreadsheet:
 
 @dataclasses.dataclass(frozen=True)
 class RecordedRequest:
-    """One request the fake received and what it answered (`status` "timeout" if it hung)."""
+    """One request the fake received and its response status ("timeout" if it hung)."""
 
     method: str
     path: str

@@ -136,7 +136,7 @@ def tab(fake: FakeSheets, title: str):
 
 
 def snapshot(fake: FakeSheets) -> dict[str, Any]:
-    """Return everything a manager sees: tab order, cells, formats, widths, frozen panes."""
+    """Return what a manager can see: tab order, cells, formats, widths, frozen panes."""
     spreadsheet = fake.spreadsheets[SPREADSHEET_ID]
     return {
         sheet.title: {
@@ -455,7 +455,7 @@ def test_retry_after_is_honoured(exporter: Exporter, fake: FakeSheets) -> None:
     assert exporter.sleeps[:2] == [0.008, 0.008]
 
 
-def test_retry_after_beyond_the_cap_gives_up_at_once(exporter: Exporter, fake: FakeSheets) -> None:
+def test_long_retry_after_gives_up(exporter: Exporter, fake: FakeSheets) -> None:
     fake.fail_next(1, 429, retry_after="120")
 
     with pytest.raises(SheetsUnavailableError) as raised:
@@ -475,7 +475,7 @@ def test_hanging_calls_time_out_and_are_retried(exporter: Exporter, fake: FakeSh
     assert len(tab(fake, DAILY_TAB).rows()) == 1 + 6
 
 
-def test_lost_answer_of_the_swap_leaves_a_complete_tab(exporter: Exporter, fake: FakeSheets) -> None:
+def test_lost_swap_response_leaves_new_tab(exporter: Exporter, fake: FakeSheets) -> None:
     exporter.export([daily_table(employee_rows(2))])
     fake.fail_next(1, 500, after=4, after_applying=True)
 
@@ -486,7 +486,7 @@ def test_lost_answer_of_the_swap_leaves_a_complete_tab(exporter: Exporter, fake:
     assert fake.spreadsheets[SPREADSHEET_ID].titles() == ["Sheet1", DAILY_TAB]
 
 
-def test_lost_answer_of_the_staging_batch_is_cleaned_next_time(exporter: Exporter, fake: FakeSheets) -> None:
+def test_lost_staging_response_cleaned_later(exporter: Exporter, fake: FakeSheets) -> None:
     fake.fail_next(1, 502, after=1, after_applying=True)
     with pytest.raises(SheetsUnavailableError):
         exporter.export([daily_table(employee_rows(2))])
@@ -654,3 +654,20 @@ def test_doctor_reports_unconfigured_spreadsheet(fake: FakeSheets, key_file: Pat
 
     assert not report.ok
     assert "sheets.spreadsheet" in report.checks[-1].message_vi
+
+
+@pytest.mark.parametrize(("language", "title"), [("vi", DAILY_TAB), ("en", "2026-11 Daily detail")])
+def test_tab_title_follows_language(language: str, title: str) -> None:
+    assert sheets.tab_title(MONTH, daily_table([]), language) == title
+
+
+def test_english_export_reads_notes_under_vietnamese_header(exporter: Exporter, fake: FakeSheets) -> None:
+    exporter.export([daily_table(employee_rows(1, days=1))])
+    tab(fake, DAILY_TAB).values[(1, NOTES_COLUMN)] = "Nghỉ ốm"
+    tab(fake, DAILY_TAB).title = "2026-11 Daily detail"
+
+    export_month(exporter.client(), SPREADSHEET_ID, MONTH, [daily_table(employee_rows(1, days=1))], "en")
+
+    rows = tab(fake, "2026-11 Daily detail").rows()
+    assert rows[0][NOTES_COLUMN] == "Notes"
+    assert rows[1][NOTES_COLUMN] == "Nghỉ ốm"
