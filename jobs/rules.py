@@ -54,7 +54,7 @@ _MARGIN_DAYS = NEIGHBOUR_DAYS + 2
 """Dates computed around the dates a call needs: shifts of date ± 2 decide attribution to date ± 1."""
 
 REST_OR_HOLIDAY_CAP_MINUTES = 12 * 60
-"""Most work in all on a rest day or holiday (Decree 145/2020, art. 60)."""
+"""Maximum minutes of work in all on a rest day or holiday (Decree 145/2020, art. 60)."""
 
 
 # ---------------------------------------------------------------------------------------
@@ -64,7 +64,7 @@ REST_OR_HOLIDAY_CAP_MINUTES = 12 * 60
 class LocalDays:
     """Consecutive local dates of one zone, with the instant each begins at.
 
-    Index 0 is `first`. `instant` turns a date index and a clock time into Unix ms;
+    Index 0 is `first`. `instant` turns a date index and a clock time into Unix ms.
     `index_of` finds the date of an instant by bisection, so no datetime object is
     built per check-in.
     """
@@ -124,28 +124,37 @@ class _Scan:
 def _prepare(checkins: Iterable[Checkin]) -> tuple[list[_Scan], int]:
     """Return the distinct CHECKINs sorted by time, and the count of invalid working_groups dropped.
 
-    Copies of one check-in (same timestamp) merge as the copy rule says: a valid
-    `working_group` beats none, and of two different ones the smaller (begin, end) is
-    kept and the difference recorded as a conflict.
+    Copies of one check-in (same timestamp) merge into one: a valid `working_group`
+    beats none, and of two different ones the smaller (begin, end) is kept and the
+    difference recorded as a conflict.
     """
     ordered = sorted(
         (checkin for checkin in checkins if checkin.webhook_type == WebhookType.CHECKIN),
-        key=lambda checkin: checkin.timestamp_ms,
+        key=_copy_order,
     )
     scans: list[_Scan] = []
     invalid = 0
+    offices: dict[str | None, str | None] = {None: None}
     for checkin in ordered:
         group = checkin.working_group
         if group is not None and not is_valid_working_group(group):
             invalid += 1
             group = None
-        office = _office_key(checkin.office_location)
+        if checkin.office_location not in offices:
+            offices[checkin.office_location] = _office_key(checkin.office_location)
+        office = offices[checkin.office_location]
 
         if scans and scans[-1].timestamp_ms == checkin.timestamp_ms:
             _merge_copy(scans[-1], group, office, checkin.working_group_conflict)
             continue
         scans.append(_Scan(checkin.timestamp_ms, group, office, checkin.working_group_conflict))
     return scans, invalid
+
+
+def _copy_order(checkin: Checkin) -> tuple[int, bool, str, str]:
+    """Sort by time, then copies of one check-in in a fixed order, so arrival order never matters."""
+    office = checkin.office_location
+    return (checkin.timestamp_ms, office is None, office or "", checkin.working_group_conflict or "")
 
 
 def _merge_copy(scan: _Scan, group: WorkingGroup | None, office: str | None, conflict: str | None) -> None:
@@ -190,7 +199,7 @@ def _format_group(group: WorkingGroup) -> str:
 
 
 # ---------------------------------------------------------------------------------------
-# Sections 1 and 2: the kind and the shift of each date
+# The kind and the shift of each date
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -224,13 +233,13 @@ class PlacedShift:
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class DatePlan:
-    """What the calendar, the config and the working_groups decide for one employee's date."""
+    """The kind, shift, office and conflicts of one employee's date, decided before attribution."""
 
     date: dt.date
     kind: DateKind
     holiday_kind: HolidayKind | None
     on_weekday: bool
-    """Whether a shift of items 2–4 (user, office, default) applies on the date's weekday."""
+    """Whether the employee's assignment (user, office or default shift) covers the date's weekday."""
     shift: PlacedShift | None
     office_location: str | None
     conflict: str | None
@@ -344,7 +353,11 @@ class _Planner:
         )
 
     def _assigned_shift(self, office: str | None, weekday: int) -> tuple[Shift | None, ShiftSource]:
-        """Return the shift of items 2–4 on `weekday`: the first item that applies to U decides."""
+        """Return the assigned shift on `weekday`: user, else office, else default.
+
+        The first assignment that exists for the employee decides, so a user shift
+        for Monday to Friday makes Saturday a rest day even when the firm works it.
+        """
         if self.user_shift is not None:
             return self._on_weekday(self.user_shift, weekday, ShiftSource.USER)
         office_shift = self.office_shifts.get(office) if office is not None else None
@@ -389,15 +402,15 @@ class _Planner:
 
 
 # ---------------------------------------------------------------------------------------
-# Section 3: attribution
+# Attribution: the work date of each check-in
 
 
 def _attribute_scans(days: LocalDays, plans: Sequence[DatePlan | None], scans: Sequence[_Scan]) -> list[int]:
     """Return the work date index of each scan: the nearest shift whose window contains it.
 
-    Candidates are the scan's own date and the dates either side; distance is 0
-    within [begin, end], else to the nearer end; the earliest date wins a tie. A scan
-    in no window belongs to its own date.
+    Candidates are the scan's own date and the dates either side. The distance is 0
+    within [begin, end], else the distance to the nearer end, and the earliest date
+    wins a tie. A scan in no window belongs to its own date.
     """
     shifts = [plan.shift if plan is not None else None for plan in plans]
     last = len(shifts) - 1
@@ -458,12 +471,12 @@ def _local_date(zone: ZoneInfo, instant_ms: int) -> dt.date:
 def _warn_invalid(count: int) -> None:
     if count:
         logger.warning(
-            "Ignored %d working_group value(s) that are no shift (begin equal to end, or not a clock time)", count
+            "Ignored %d invalid working_group value(s): begin equal to end, or not a clock time", count
         )
 
 
 # ---------------------------------------------------------------------------------------
-# Section 4: the figures
+# The figures of one work date
 
 
 Interval = tuple[int, int]
@@ -479,7 +492,7 @@ class _Overtime:
 
 
 class _FigureContext:
-    """Computes the figures of dates from a plan; holds what every date of a call shares."""
+    """Computes the figures of dates from their plans, caching what the dates of one call share."""
 
     def __init__(self, policy: AttendancePolicy, days: LocalDays, plans: Sequence[DatePlan | None]) -> None:
         self.policy = policy
@@ -487,11 +500,15 @@ class _FigureContext:
         self.plans = plans
         self.double_scan_ms = policy.double_scan_minutes * MINUTE_MS
         self.pairs = policy.hours_method == HoursMethod.PAIRS
+        self.holidays = [plan is not None and plan.kind is DateKind.HOLIDAY for plan in plans]
+        self.nights: dict[int, Interval] = {}
+        self.shift_fields: dict[int, dict[str, object]] = {}
 
     def figures(self, index: int, stamps: list[int], now_ms: int) -> DayFigures:
         """Return the figures of date `index` from the instants of the check-ins attributed to it."""
         plan = self.plans[index]
-        assert plan is not None, "dates requested lie inside the planned run"
+        if plan is None:
+            raise ValueError(f"Date index {index} lies outside the planned run; plan dates around every requested date.")
         shift = plan.shift
 
         first_in = stamps[0] if stamps else None
@@ -517,24 +534,27 @@ class _FigureContext:
             at_work = _subtract(at_work, [(shift.break_begin_ms, shift.break_end_ms)])
 
         holidays = self._holiday_spans(index)
-        on_holiday = _intersect(at_work, holidays)
-        off_holiday = _subtract(at_work, holidays)
+        if holidays:
+            on_holiday = _intersect(at_work, holidays)
+            off_holiday = _subtract(at_work, holidays)
+        else:
+            on_holiday, off_holiday = [], at_work
         nights = self._night_spans(index)
 
         worked_ms = holiday_inside_ms = 0
         workday_overtime: list[Interval] = []
         dayoff_overtime: list[Interval] = []
         if plan.kind is DateKind.WORK and shift is not None:
-            worked_ms = _length(_intersect(off_holiday, [(shift.begin_ms, shift.end_ms)]))
-            holiday_inside_ms = _length(_intersect(on_holiday, [(shift.begin_ms, shift.end_ms)]))
-            workday_overtime = _intersect(off_holiday, [(shift.end_ms, _FOREVER_MS)])
+            worked_ms = _overlap(off_holiday, shift.begin_ms, shift.end_ms)
+            holiday_inside_ms = _overlap(on_holiday, shift.begin_ms, shift.end_ms)
+            workday_overtime = _clip(off_holiday, shift.end_ms, _FOREVER_MS)
             if self.policy.count_early_overtime:
-                workday_overtime = _intersect(off_holiday, [(-_FOREVER_MS, shift.begin_ms)]) + workday_overtime
+                workday_overtime = _clip(off_holiday, -_FOREVER_MS, shift.begin_ms) + workday_overtime
         else:
             dayoff_overtime = off_holiday
 
         kinds = [self._overtime(spans, nights) for spans in (workday_overtime, dayoff_overtime, on_holiday)]
-        overtime_minutes = sum(kind.minutes for kind in kinds)
+        overtime_minutes = kinds[0].minutes + kinds[1].minutes + kinds[2].minutes
         late, early = self._late_and_early(plan, first_in, last_out)
         workday = self._workday(plan, status, (worked_ms + holiday_inside_ms) // MINUTE_MS)
         at_work_minutes = _length(at_work) // MINUTE_MS
@@ -545,7 +565,7 @@ class _FigureContext:
             holiday_kind=plan.holiday_kind,
             on_weekday=plan.on_weekday,
             status=status,
-            **_shift_fields(plan),
+            **self._shift_fields(index, plan),
             first_in_ms=first_in,
             last_out_ms=last_out,
             checkin_count=len(stamps),
@@ -557,12 +577,19 @@ class _FigureContext:
             overtime_dayoff_minutes=kinds[1].minutes,
             overtime_holiday_minutes=kinds[2].minutes,
             overtime_minutes=overtime_minutes,
-            overtime_night_minutes=sum(kind.night_minutes for kind in kinds),
-            night_minutes=_length(_intersect(at_work, nights)) // MINUTE_MS,
+            overtime_night_minutes=kinds[0].night_minutes + kinds[1].night_minutes + kinds[2].night_minutes,
+            night_minutes=_overlap_all(at_work, nights) // MINUTE_MS,
             workday=workday,
             needs_explanation=status is Status.MISSING_CHECKOUT,
             overtime_over_daily_cap=self._over_daily_cap(plan, overtime_minutes, holiday_inside_ms, at_work_minutes),
         )
+
+    def _shift_fields(self, index: int, plan: DatePlan) -> dict[str, object]:
+        fields = self.shift_fields.get(index)
+        if fields is None:
+            fields = _shift_fields(plan)
+            self.shift_fields[index] = fields
+        return fields
 
     def _time_at_work(self, stamps: list[int], last_out: int | None) -> list[Interval]:
         """Return time at work before the break is taken out: the span, or the union of pairs."""
@@ -582,26 +609,35 @@ class _FigureContext:
         """Return the public-holiday calendar dates around date `index` as spans of instants."""
         spans: list[Interval] = []
         for near in range(index - 1, index + 3):
-            plan = self.plans[near]
-            if plan is not None and plan.kind is DateKind.HOLIDAY:
+            if self.holidays[near]:
                 spans.append((self.days.midnights[near], self.days.midnights[near + 1]))
-        return _merge(spans)
+        return _merge(spans) if spans else spans
 
     def _night_spans(self, index: int) -> list[Interval]:
         """Return the night hours (default 22:00–06:00) that touch the shift or date `index`."""
-        begin = self.policy.night_begin
-        end = self.policy.night_end if self.policy.night_end > begin else self.policy.night_end + MINUTES_PER_DAY
-        return [(self.days.instant(near, begin), self.days.instant(near, end)) for near in range(index - 1, index + 2)]
+        return [self._night(near) for near in range(index - 1, index + 2)]
+
+    def _night(self, index: int) -> Interval:
+        """Return the night that begins on date `index`."""
+        night = self.nights.get(index)
+        if night is None:
+            begin = self.policy.night_begin
+            end = self.policy.night_end if self.policy.night_end > begin else self.policy.night_end + MINUTES_PER_DAY
+            night = (self.days.instant(index, begin), self.days.instant(index, end))
+            self.nights[index] = night
+        return night
 
     def _overtime(self, spans: list[Interval], nights: list[Interval]) -> _Overtime:
         """Count one overtime kind: nothing under the floor, else rounded down to the step."""
+        if not spans:
+            return _NO_OVERTIME
         minutes = _length(spans) // MINUTE_MS
         if minutes < self.policy.overtime_floor_minutes:
-            return _Overtime(0, 0)
+            return _NO_OVERTIME
         step = self.policy.overtime_step_minutes
         if step > 0:
             minutes -= minutes % step
-        night = _length(_intersect(spans, nights)) // MINUTE_MS
+        night = _overlap_all(spans, nights) // MINUTE_MS
         return _Overtime(minutes, min(night, minutes))
 
     def _late_and_early(self, plan: DatePlan, first_in: int, last_out: int | None) -> tuple[int, int]:
@@ -640,7 +676,7 @@ class _FigureContext:
     def _over_daily_cap(self, plan: DatePlan, overtime_minutes: int, holiday_inside_ms: int, at_work_minutes: int) -> bool:
         """Return whether the date's overtime passes the legal daily cap.
 
-        On a work date the cap is half the shift's normal minutes; holiday overtime
+        On a work date the cap is half the shift's normal minutes. Holiday overtime
         inside the shift is normal hours paid as holiday, so it is not extra time.
         On a rest day or holiday the cap is 12 hours of work in all.
         """
@@ -650,6 +686,8 @@ class _FigureContext:
             return 2 * extra > shift.normal_minutes
         return at_work_minutes > REST_OR_HOLIDAY_CAP_MINUTES
 
+
+_NO_OVERTIME = _Overtime(0, 0)
 
 _STATUS_WITHOUT_CHECKIN = {
     DateKind.HOLIDAY: Status.HOLIDAY,
@@ -707,6 +745,34 @@ def _blank_figures(
 
 def _length(spans: list[Interval]) -> int:
     return sum(end - begin for begin, end in spans)
+
+
+def _overlap(spans: list[Interval], low: int, high: int) -> int:
+    """Return how many ms of `spans` lie within [low, high)."""
+    total = 0
+    for begin, end in spans:
+        if begin < low:
+            begin = low
+        if end > high:
+            end = high
+        if begin < end:
+            total += end - begin
+    return total
+
+
+def _overlap_all(spans: list[Interval], cuts: list[Interval]) -> int:
+    return sum(_overlap(spans, low, high) for low, high in cuts)
+
+
+def _clip(spans: list[Interval], low: int, high: int) -> list[Interval]:
+    """Return the parts of `spans` within [low, high)."""
+    clipped = []
+    for begin, end in spans:
+        begin = max(begin, low)
+        end = min(end, high)
+        if begin < end:
+            clipped.append((begin, end))
+    return clipped
 
 
 def _merge(spans: list[Interval]) -> list[Interval]:

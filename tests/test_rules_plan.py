@@ -327,3 +327,35 @@ def test_shift_copies_with_different_working_groups_keep_smaller() -> None:
 
     assert local(result.shift_begin_ms) == "2026-11-23 08:30:00"
     assert result.conflict == "copies of one check-in carry working_group 08:30-17:30 and 09:00-18:00; kept 08:30-17:30"
+
+
+def test_shift_conflict_across_dates() -> None:
+    # The day shift of 25/11 comes first; a night working_group carried by a
+    # check-out at 06:10 on 26/11 points back at 25/11 and is ignored there.
+    checkins = [scan("2026-11-25 07:55", group=(800, 1700)), scan("2026-11-26 06:10", group=(2200, 600))]
+    result = figures(checkins, "2026-11-25")
+
+    assert local(result.shift_begin_ms) == "2026-11-25 08:00:00"
+    assert result.conflict == "working_group 22:00-06:00 ignored: the date already has 08:00-17:00"
+    assert figures(checkins, "2026-11-26").conflict is None
+
+
+def test_shift_copies_merge_whatever_the_order() -> None:
+    first = scan("2026-11-23 06:55", office="Hà Nội")
+    copy = scan("2026-11-23 06:55", office="Đà Nẵng")
+    rules = policy(office_shifts={"Hà Nội": shift(700, 1600), "Đà Nẵng": shift(900, 1800)})
+
+    assert figures([first, copy], "2026-11-23", rules) == figures([copy, first], "2026-11-23", rules)
+
+
+def test_shift_invalid_working_group_logged(caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level("WARNING", logger="jobs.rules"):
+        figures([scan("2026-11-23 07:58", group=(800, 800))], "2026-11-23")
+
+    assert "Ignored 1 invalid working_group" in caplog.text
+
+
+def test_on_weekday_of_makeup_day_follows_its_weekday() -> None:
+    rules = policy(holidays=edits(makeup_work_days={day("2026-11-29"): 2}))
+
+    assert figures([], "2026-11-29", rules).on_weekday is True
