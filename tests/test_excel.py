@@ -35,8 +35,6 @@ from exporters.tables import (
 )
 from jobs.figures import DayFigures
 
-NOVEMBER_2026 = dt.date(2026, 11, 1)
-
 COLUMNS = (
     Column("user_id", "Mã NV", "Employee ID", ValueType.TEXT, width=12),
     Column("name", "Họ và tên", "Full name", ValueType.TEXT, width=26),
@@ -367,7 +365,7 @@ def test_legend_below_rows(tmp_path):
 # --- the monthly grid, end to end ------------------------------------------------------
 
 
-def make_grid(language_symbols=DEFAULT_SYMBOLS) -> Table:
+def make_grid(symbols=DEFAULT_SYMBOLS) -> Table:
     columns = month_grid_columns(2026, 11)
     row = {"stt": 1, "user_id": "U001", "name": "Nguyễn Văn An", "office": "Hà Nội", day_key(2): "X", day_key(3): "X/2", "workdays": 1.5}
     return Table(
@@ -378,7 +376,7 @@ def make_grid(language_symbols=DEFAULT_SYMBOLS) -> Table:
         rows=[row],
         fills={(0, day_key(1)): Fill.REST},
         title_lines=["BẢNG CHẤM CÔNG", "Tháng 11 năm 2026"],
-        footer_lines=legend_lines(language_symbols, "vi"),
+        footer_lines=legend_lines(symbols, "vi"),
         frozen_columns=GRID_FROZEN_COLUMNS,
     )
 
