@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import math
 import os
 import re
 import secrets
@@ -42,6 +43,9 @@ logger = logging.getLogger(__name__)
 MAX_SHEET_NAME_LENGTH = 31
 """Excel's limit on a sheet name."""
 
+MAX_CELL_TEXT_LENGTH = 32_767
+"""Excel's limit on the characters in one cell; longer text is cut to it."""
+
 _SHEET_NAME_FORBIDDEN = re.compile(r"[\[\]:*?/\\]")
 
 _UNWRITABLE_CHARACTERS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
@@ -50,6 +54,9 @@ non-characters: XML 1.0 cannot carry most of them, and the rest show as garbage.
 
 FALLBACK_TIMESTAMP = dt.datetime(1980, 1, 1)
 """The document timestamp of tables without a single date: the earliest a zip entry allows."""
+
+LATEST_ZIP_TIMESTAMP = dt.datetime(2107, 12, 31, 23, 59, 58)
+"""The latest time a zip entry can carry."""
 
 HEADER_FILL_COLOUR = "DDEBF7"
 TITLE_FONT = Font(bold=True, size=14)
@@ -147,7 +154,7 @@ def _write_xlsx(tables: Sequence[Table], file: IO[bytes], language: Language) ->
         _discard_streamed_sheets(workbook)
         raise
 
-    timestamp = latest.replace(microsecond=0)
+    timestamp = min(latest, LATEST_ZIP_TIMESTAMP).replace(microsecond=0)
     workbook.properties.created = timestamp
     workbook.properties.modified = timestamp
     workbook.properties.creator = "acheckin-sync"
@@ -210,10 +217,11 @@ class _FixedTimeZipFile(zipfile.ZipFile):
 class _CellSheet(WriteOnlyWorksheet):
     """A write-only sheet whose rows are iterables of finished cells.
 
-    openpyxl's `append` first tries each item as a value, then builds a fresh cell
-    after every styled one; at a million cells that doubled the time of an unstyled
-    write. NOTE: this overrides `_values_to_row`, a private method of openpyxl 3.1.5,
-    so an openpyxl upgrade must rerun tests/test_excel.py.
+    openpyxl's own `append` first tries each item as a value and then builds a fresh
+    cell after every styled one. At a million cells that doubled the time of an
+    unstyled write. NOTE: this overrides `_values_to_row` and is added with
+    `Workbook._add_sheet`, both private in openpyxl 3.1.5, so an openpyxl upgrade
+    must rerun tests/test_excel.py.
     """
 
     def _values_to_row(self, cells: Iterable[Cell], row_idx: int) -> Iterator[Cell]:
@@ -223,12 +231,11 @@ class _CellSheet(WriteOnlyWorksheet):
             yield cell
 
 
-
 class _SheetWriter:
     """Stream one table into one write-only sheet: title, header, rows, footer.
 
-    Every cell's style is one of a few style arrays built once per column and fill,
-    so styling a cell costs a copy of nine integers, not a lookup per attribute.
+    Every cell's style is one of a few style arrays built once per column and fill
+    and shared by all its cells, so styling a cell costs no lookup per attribute.
     """
 
     def __init__(self, sheet: WriteOnlyWorksheet, table: Table, language: Language) -> None:
@@ -387,7 +394,7 @@ class _SheetWriter:
 
 def _text_value(value: Any) -> tuple[str | None, str]:
     """Return cleaned text typed as a string ("s"), so "=..." is never a formula nor "#N/A" an error."""
-    text = clean_text(value if isinstance(value, str) else str(value))
+    text = clean_text(value if isinstance(value, str) else str(value))[:MAX_CELL_TEXT_LENGTH]
     if not text:
         return None, "n"
     return text, "s"
@@ -396,6 +403,8 @@ def _text_value(value: Any) -> tuple[str | None, str]:
 def _number_value(kind: ValueType, value: Any) -> int | float | Decimal:
     if isinstance(value, bool) or not isinstance(value, (int, float, Decimal)):
         raise TypeError(f"expected a number for a {kind} column, got {type(value).__name__} {value!r}")
+    if isinstance(value, (float, Decimal)) and not math.isfinite(value):
+        raise ValueError(f"expected a finite number, got {value!r}; Excel cannot store NaN or infinity")
     if kind is ValueType.INTEGER and isinstance(value, float) and not value.is_integer():
         raise ValueError(f"expected a whole number for an integer column, got {value!r}")
     return value

@@ -7,6 +7,7 @@ import datetime as dt
 import tempfile
 import unicodedata
 import zipfile
+from decimal import Decimal
 from pathlib import Path
 
 import openpyxl
@@ -141,6 +142,14 @@ def test_numbers_are_numeric_cells(tmp_path):
     assert data_cell(sheet, 0, "hours").data_type == "n"
 
 
+def test_decimal_value_written_as_number(tmp_path):
+    sheet = write_and_open(tmp_path, [make_table(rows=[{"user_id": "U011", "hours": Decimal("7.25")}])]).active
+    cell = data_cell(sheet, 0, "hours")
+
+    assert cell.value == 7.25
+    assert cell.data_type == "n"
+
+
 def test_missing_and_none_values_are_blank(tmp_path):
     row = {"user_id": "U002", "hours": None}
     sheet = write_and_open(tmp_path, [make_table(rows=[row])]).active
@@ -162,6 +171,8 @@ def test_empty_text_is_blank(tmp_path):
         ("count", "3", TypeError),
         ("count", True, TypeError),
         ("count", 2.5, ValueError),
+        ("hours", float("nan"), ValueError),
+        ("hours", float("inf"), ValueError),
         ("hours", "7,5", TypeError),
         ("date", dt.datetime(2026, 11, 2, 8, 0), TypeError),
         ("date", "02/11/2026", TypeError),
@@ -241,6 +252,12 @@ def test_number_in_text_column_stays_text(tmp_path):
 )
 def test_clean_text(text, expected):
     assert clean_text(text) == expected
+
+
+def test_long_text_cut_to_excel_limit(tmp_path):
+    sheet = write_and_open(tmp_path, [make_table(rows=[{"user_id": "U010", "name": "Ă" * 40_000}])]).active
+
+    assert data_cell(sheet, 0, "name").value == "Ă" * 32_767
 
 
 def test_vertical_tab_dropped_in_cell(tmp_path):
