@@ -34,6 +34,11 @@ Errors (all derive from `SheetsError`):
                                 the caller records the export as pending
 
 Every call is synchronous and may sleep between retries: run it off the event loop.
+
+NOTE: Google caps a spreadsheet at 10 million cells. The daily detail of 1,000
+employees fills about 0.8 million cells a month (31,000 rows of 26 columns), and an
+export needs room for a staging copy of its tabs, so such a firm must delete or
+archive old months' tabs within the year.
 """
 
 from __future__ import annotations
@@ -999,7 +1004,7 @@ class SetupCheck:
     """One finding of `check_sheets_setup`, with its message in both languages."""
 
     name: str
-    """`credentials`, `spreadsheet` or `access`."""
+    """`credentials`, `spreadsheet`, `access` (the sheet opens) or `edit` (the account may write)."""
     ok: bool
     message_vi: str
     message_en: str
@@ -1032,7 +1037,8 @@ def check_sheets_setup(
 
     Checks in order, stopping at the first failure: the credentials file is readable
     and contains a service-account key; `spreadsheet` is a key or URL; the spreadsheet
-    exists and is shared with the service account (one `spreadsheets.get`).
+    exists and is shared with the service account (one `spreadsheets.get`), as an
+    editor (one `spreadsheets.batchUpdate` that rewrites the title unchanged).
     """
     checks: list[SetupCheck] = []
     try:
@@ -1059,39 +1065,62 @@ def check_sheets_setup(
         checks.append(SetupCheck("spreadsheet", False, f"Địa chỉ bảng tính không hợp lệ: {exc}", f"Invalid spreadsheet reference: {exc}"))
         return SetupReport(tuple(checks), email_address)
 
-    checks.append(_check_access(session_factory(credentials), retry, spreadsheet_id, email_address))
+    checks.extend(_check_access(session_factory(credentials), retry, spreadsheet_id, email_address))
     return SetupReport(tuple(checks), email_address)
 
 
-def _check_access(session: requests.Session, retry: RetryPolicy, spreadsheet_id: str, email_address: str) -> SetupCheck:
-    try:
-        with session:
-            metadata = SheetsClient(session, retry).get_metadata(spreadsheet_id, fields="properties.title")
-    except SheetsRequestError as exc:
-        if exc.status == 404:
-            return SetupCheck(
-                "access",
-                False,
-                f"Không tìm thấy bảng tính {spreadsheet_id}: kiểm tra lại khóa hoặc URL trong sheets.spreadsheet",
-                f"Spreadsheet {spreadsheet_id} not found: check the key or URL in sheets.spreadsheet",
-            )
-        if exc.status == 403:
-            return SetupCheck(
-                "access",
-                False,
-                f"Bảng tính chưa được chia sẻ với tài khoản dịch vụ: trong Google Sheets bấm Chia sẻ và thêm {email_address} với quyền Người chỉnh sửa",
-                f"The spreadsheet is not shared with the service account: in Google Sheets click Share and add {email_address} as an Editor",
-            )
-        return SetupCheck("access", False, f"Google Sheets từ chối yêu cầu: {exc}", f"Google Sheets rejected the request: {exc}")
-    except SheetsConfigError as exc:
-        return SetupCheck("access", False, f"Google không chấp nhận khóa của tài khoản dịch vụ: {exc}", f"Google rejected the service account's key: {exc}")
-    except SheetsUnavailableError as exc:
-        return SetupCheck("access", False, f"Không kết nối được Google Sheets, thử lại sau: {exc}", f"Cannot reach Google Sheets, try again later: {exc}")
+def _check_access(session: requests.Session, retry: RetryPolicy, spreadsheet_id: str, email_address: str) -> list[SetupCheck]:
+    """Read the spreadsheet's title, then write the same title back to prove edit rights.
 
-    title = metadata.get("properties", {}).get("title", "")
-    return SetupCheck(
-        "access",
-        True,
-        f"Bảng tính {title!r} đã chia sẻ với {email_address}",
-        f"Spreadsheet {title!r} is shared with {email_address}",
-    )
+    Rewriting the title with its own value changes nothing a manager sees, but Google
+    answers 403 to it when the sheet is shared with the service account as a viewer only.
+    """
+    with session:
+        client = SheetsClient(session, retry)
+        try:
+            title = client.get_metadata(spreadsheet_id, fields="properties.title").get("properties", {}).get("title", "")
+        except SheetsError as exc:
+            return [_access_failure(exc, spreadsheet_id, email_address)]
+        found = SetupCheck("access", True, f"Đã mở được bảng tính {title!r}", f"Opened spreadsheet {title!r}")
+
+        same_title = {"updateSpreadsheetProperties": {"properties": {"title": title}, "fields": "title"}}
+        try:
+            client.batch_update(spreadsheet_id, [same_title])
+        except SheetsRequestError as exc:
+            if exc.status != 403:
+                return [found, _access_failure(exc, spreadsheet_id, email_address, name="edit")]
+            return [
+                found,
+                SetupCheck(
+                    "edit",
+                    False,
+                    f"Tài khoản dịch vụ {email_address} chỉ có quyền xem: trong Google Sheets bấm Chia sẻ và đổi quyền của nó thành Người chỉnh sửa",
+                    f"The service account {email_address} may only view the spreadsheet: in Google Sheets click Share and make it an Editor",
+                ),
+            ]
+        except SheetsError as exc:
+            return [found, _access_failure(exc, spreadsheet_id, email_address, name="edit")]
+    return [found, SetupCheck("edit", True, f"{email_address} có quyền chỉnh sửa bảng tính", f"{email_address} may edit the spreadsheet")]
+
+
+def _access_failure(exc: SheetsError, spreadsheet_id: str, email_address: str, name: str = "access") -> SetupCheck:
+    """Return the failed check for an error of a call to the spreadsheet, with what to fix."""
+    if isinstance(exc, SheetsRequestError) and exc.status == 404:
+        return SetupCheck(
+            name,
+            False,
+            f"Không tìm thấy bảng tính {spreadsheet_id}: kiểm tra lại khóa hoặc URL trong sheets.spreadsheet",
+            f"Spreadsheet {spreadsheet_id} not found: check the key or URL in sheets.spreadsheet",
+        )
+    if isinstance(exc, SheetsRequestError) and exc.status == 403:
+        return SetupCheck(
+            name,
+            False,
+            f"Bảng tính chưa được chia sẻ với tài khoản dịch vụ: trong Google Sheets bấm Chia sẻ và thêm {email_address} với quyền Người chỉnh sửa",
+            f"The spreadsheet is not shared with the service account: in Google Sheets click Share and add {email_address} as an Editor",
+        )
+    if isinstance(exc, SheetsConfigError):
+        return SetupCheck(name, False, f"Google không chấp nhận khóa của tài khoản dịch vụ: {exc}", f"Google rejected the service account's key: {exc}")
+    if isinstance(exc, SheetsUnavailableError):
+        return SetupCheck(name, False, f"Không kết nối được Google Sheets, hãy thử lại sau: {exc}", f"Cannot reach Google Sheets, try again later: {exc}")
+    return SetupCheck(name, False, f"Google Sheets từ chối yêu cầu: {exc}", f"Google Sheets rejected the request: {exc}")

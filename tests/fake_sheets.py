@@ -106,6 +106,8 @@ class FakeSpreadsheet:
     title: str = "Chấm công"
     sheets: list[FakeSheet] = dataclasses.field(default_factory=list)
     shared: bool = True
+    read_only: bool = False
+    """Shared as a viewer: reads work, writes fail with 403."""
 
     def sheet(self, title: str) -> FakeSheet:
         for sheet in self.sheets:
@@ -250,6 +252,8 @@ class FakeSheets:
         handler = routes.get((method.upper(), tail))
         if handler is None:
             raise FakeApiError(404, "NOT_FOUND", f"the fake does not implement {method} {tail or '/'}")
+        if spreadsheet.read_only and method.upper() == "POST":
+            raise FakeApiError(403, "PERMISSION_DENIED", "The caller does not have permission")
         return handler()
 
     def _spreadsheet(self, spreadsheet_id: str) -> FakeSpreadsheet:
@@ -273,6 +277,7 @@ class FakeSheets:
                 raise _invalid(f"the fake does not implement the {kind} request")
             replies.append(handler(self, draft, body) or {})
         spreadsheet.sheets = draft.sheets
+        spreadsheet.title = draft.title
         answer: dict[str, Any] = {"spreadsheetId": spreadsheet.spreadsheet_id, "replies": replies}
         if payload.get("includeSpreadsheetInResponse"):
             answer["updatedSpreadsheet"] = spreadsheet.metadata()
@@ -636,7 +641,14 @@ def _copy_paste(fake: FakeSheets, spreadsheet: FakeSpreadsheet, body: Mapping[st
                 destination.sheet.formats.pop(cell, None)
 
 
+def _update_spreadsheet_properties(fake: FakeSheets, spreadsheet: FakeSpreadsheet, body: Mapping[str, Any]) -> None:
+    if body.get("fields") != "title":
+        raise _invalid("the fake updates only the spreadsheet title")
+    spreadsheet.title = body["properties"]["title"]
+
+
 _BATCH_HANDLERS = {
+    "updateSpreadsheetProperties": _update_spreadsheet_properties,
     "addSheet": _add_sheet,
     "deleteSheet": _delete_sheet,
     "updateSheetProperties": _update_sheet_properties,

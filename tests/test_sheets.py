@@ -592,7 +592,19 @@ def test_doctor_passes_when_sheet_is_shared(fake: FakeSheets, key_file: Path) ->
 
     assert report.ok
     assert report.service_account_email == SERVICE_ACCOUNT_EMAIL
-    assert [check.name for check in report.checks] == ["credentials", "access"]
+    assert [check.name for check in report.checks] == ["credentials", "access", "edit"]
+    assert fake.spreadsheets[SPREADSHEET_ID].title == "Chấm công"
+
+
+def test_doctor_reports_view_only_share(fake: FakeSheets, key_file: Path) -> None:
+    fake.spreadsheets[SPREADSHEET_ID].read_only = True
+
+    report = doctor(fake, SPREADSHEET_ID, key_file)
+
+    assert not report.ok
+    assert [(check.name, check.ok) for check in report.checks] == [("credentials", True), ("access", True), ("edit", False)]
+    assert SERVICE_ACCOUNT_EMAIL in report.checks[-1].message_en
+    assert "Người chỉnh sửa" in report.checks[-1].message_vi
 
 
 def test_doctor_reads_key_path_from_environment(fake: FakeSheets, key_file: Path) -> None:
@@ -671,3 +683,22 @@ def test_english_export_reads_notes_under_vietnamese_header(exporter: Exporter, 
     rows = tab(fake, "2026-11 Daily detail").rows()
     assert rows[0][NOTES_COLUMN] == "Notes"
     assert rows[1][NOTES_COLUMN] == "Nghỉ ốm"
+
+
+def test_export_to_sheets_loads_key_from_environment(fake: FakeSheets, key_file: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    sessions = []
+    monkeypatch.setattr(sheets, "authorized_session", lambda credentials: sessions.append(credentials) or fake_session(fake))
+
+    result = sheets.export_to_sheets(
+        [daily_table(employee_rows(1))],
+        MONTH,
+        spreadsheet=f"https://docs.google.com/spreadsheets/d/{SPREADSHEET_ID}/edit",
+        credentials_file=None,
+        language="vi",
+        environ={"GOOGLE_APPLICATION_CREDENTIALS": str(key_file)},
+        retry=FAST_RETRY,
+    )
+
+    assert result.tabs == (DAILY_TAB,)
+    assert sessions[0].service_account_email == SERVICE_ACCOUNT_EMAIL
+    assert list(sessions[0].scopes) == list(sheets.SCOPES)
