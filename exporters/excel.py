@@ -304,8 +304,11 @@ class _SheetWriter:
         self.sheet.append(self._text_row([column.label(self.language) for column in self.columns], header_style))
 
     def _write_rows(self) -> None:
+        keys = {column.key for column in self.columns}
         fills_by_row: dict[int, dict[str, Fill]] = {}
         for (row_index, key), fill in self.table.fills.items():
+            if key not in keys or not 0 <= row_index < len(self.table.rows):
+                raise ValueError(f"Sheet {self.table.name(self.language)!r}: fill at row index {row_index}, column {key!r} is outside the table's rows and columns")
             fills_by_row.setdefault(row_index, {})[key] = fill
 
         for row_index, row in enumerate(self.table.rows):

@@ -363,6 +363,20 @@ def test_fill_shades_blank_cell(tmp_path):
     assert cell.fill.fgColor.rgb.endswith(FILL_COLOURS[Fill.HOLIDAY])
 
 
+@pytest.mark.parametrize("position", [(0, "no_such_column"), (1, "name"), (-1, "name")])
+def test_fill_outside_table_rejected(tmp_path, position):
+    table = make_table(fills={position: Fill.REST})
+
+    with pytest.raises(ValueError, match="outside the table"):
+        write_workbook([table], tmp_path / "out.xlsx", "vi")
+
+
+def test_header_row_tall_enough_for_wrapped_labels(tmp_path):
+    sheet = write_and_open(tmp_path, [make_grid()]).active
+
+    assert sheet.row_dimensions[4].height >= 30
+
+
 def test_shaded_cell_keeps_number_format(tmp_path):
     table = make_table(fills={(0, "hours"): Fill.REST})
     cell = data_cell(write_and_open(tmp_path, [table]).active, 0, "hours")
