@@ -351,10 +351,10 @@ DAILY_COLUMNS: tuple[Column, ...] = (
     _column("conflict", Label("Xung đột ca", "Shift conflict"), width=24),
     _column("notes", Label("Ghi chú", "Notes"), width=30, editable=True),
 )
-"""One row per employee and date. Keys follow `daily_attendance`/`DayFigures` names;
-times are naive local datetimes, minutes whole numbers, `workday` the credit (công),
-`needs_explanation` is `YES_LABEL` text or blank, and `notes` is the column
-managers type into in the shared sheet."""
+"""One row per employee and date. Keys follow `daily_attendance`/`DayFigures` names.
+Times are naive local datetimes, minutes are whole numbers and `workday` is the
+credit (công). `needs_explanation` is `YES_LABEL` text or blank. `notes` is the
+column managers type into in the shared sheet."""
 
 DAILY_FROZEN_COLUMNS = 2
 """Employee id and name stay in view when scrolling the daily detail sideways."""
