@@ -126,6 +126,7 @@ def create_app(settings: ReceiverSettings, store: Store, clock: Callable[[], int
         route_handlers=[_webhook_handler(receiver), _health_handler(receiver)],
         on_startup=[start],
         on_shutdown=[stop],
+        logging_config=None,
         openapi_config=OpenAPIConfig(
             title="acheckin-sync receiver",
             version="0.1.0",

@@ -216,8 +216,8 @@ def _parse_webhook_type(header: str | None, problems: list[Problem]) -> WebhookT
         problems.append(
             Problem(
                 "X-WEBHOOK-TYPE",
-                f"Loại webhook không hợp lệ {shown!r}; cần CHECKIN hoặc JOIN_EVENT",
-                f"Invalid webhook type {shown!r}; expected CHECKIN or JOIN_EVENT",
+                f"Loại webhook không hợp lệ trong header X-WEBHOOK-TYPE: {shown!r}; cần CHECKIN hoặc JOIN_EVENT",
+                f"Invalid webhook type in the X-WEBHOOK-TYPE header: {shown!r}; expected CHECKIN or JOIN_EVENT",
             )
         )
         return None

@@ -47,13 +47,18 @@ class Outcome(enum.StrEnum):
 
 @dataclasses.dataclass(frozen=True)
 class AcceptDelivery:
-    """A readable delivery to store; `quarantine_id` is set when a replay stores it."""
+    """A readable delivery to store.
+
+    A replay sets `quarantine_id` and `replayed_at_ms`, so the quarantine row is
+    marked replayed in the same transaction that stores the check-in.
+    """
 
     delivery: Delivery
     body: bytes
     headers: dict[str, str]
     received_at_ms: int
     quarantine_id: int | None = None
+    replayed_at_ms: int | None = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -226,8 +231,7 @@ class Store:
                 results = [self._write_isolated(conn, item) for item in items]
                 conn.execute("COMMIT")
             except sqlite3.Error as exc:
-                if conn.in_transaction:
-                    conn.execute("ROLLBACK")
+                _rollback_quietly(conn)
                 logger.error("Could not commit %d deliveries to %s: %s", len(items), self.path, exc)
                 raise StoreUnavailable(
                     f"Không lưu được vào cơ sở dữ liệu ({exc}); hãy gửi lại sau",
@@ -297,7 +301,7 @@ class Store:
         if item.quarantine_id is not None:
             conn.execute(
                 "UPDATE quarantine SET replayed_at_ms = ?, replay_outcome = ? WHERE id = ?",
-                (item.received_at_ms, f"{outcome.value} as delivery {delivery_id}", item.quarantine_id),
+                (item.replayed_at_ms, f"{outcome.value} as delivery {delivery_id}", item.quarantine_id),
             )
         return WriteResult(outcome=outcome, delivery_id=delivery_id, checkin_id=checkin_id, quarantine_id=item.quarantine_id)
 
@@ -423,6 +427,16 @@ class Store:
             with self._readers_lock:
                 self._readers.append(conn)
         return conn
+
+
+def _rollback_quietly(conn: sqlite3.Connection) -> None:
+    """Roll back after a failed batch; a failing rollback is logged, the first error wins."""
+    if not conn.in_transaction:
+        return
+    try:
+        conn.execute("ROLLBACK")
+    except sqlite3.Error as exc:
+        logger.error("Rollback after a failed batch failed too: %s", exc)
 
 
 def _insert_checkin(conn: sqlite3.Connection, checkin: Checkin, delivery_id: int, received_at_ms: int) -> int:

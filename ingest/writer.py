@@ -33,24 +33,27 @@ class GroupCommitWriter:
         self._max_batch = max_batch
         self._queue: queue.Queue[object] = queue.Queue()
         self._thread: threading.Thread | None = None
+        self._accepting = False
 
     def start(self) -> None:
         """Start the writer thread; calling it twice is harmless."""
         if self._thread is None:
             self._thread = threading.Thread(target=self._run, name="acheckin-writer", daemon=True)
             self._thread.start()
+            self._accepting = True
 
     def stop(self) -> None:
         """Commit what is queued, then stop the thread."""
         if self._thread is not None:
+            self._accepting = False
             self._queue.put(_STOP)
             self._thread.join()
             self._thread = None
 
     @property
     def running(self) -> bool:
-        """Whether the writer thread is alive."""
-        return self._thread is not None and self._thread.is_alive()
+        """Whether the writer accepts items: started, not stopped, and its thread alive."""
+        return self._accepting and self._thread is not None and self._thread.is_alive()
 
     async def submit(self, item: WriteItem) -> WriteResult:
         """Queue one item and return its result once its batch is committed.
@@ -58,7 +61,7 @@ class GroupCommitWriter:
         Raises StoreUnavailable when the batch could not be committed or the writer
         is not running.
         """
-        if not self.running:
+        if not self._accepting:
             raise StoreUnavailable(
                 "Bộ ghi cơ sở dữ liệu không chạy; hãy gửi lại sau",
                 "The database writer is not running; retry later",
