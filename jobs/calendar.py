@@ -116,7 +116,8 @@ class Calendar:
         for year in sorted(set(years)):
             facts = self._facts(year)
             lines.extend(f"{date.isoformat()} {kind.value}" for date, kind in sorted(facts.kinds.items()))
-            lines.extend(f"{date.isoformat()} extra_unpaid" for date in sorted(self._edits.extra_unpaid) if date.year == year)
+            unpaid = sorted(date for date in self._edits.extra_unpaid if date.year == year)
+            lines.extend(f"{date.isoformat()} extra_unpaid" for date in unpaid)
             lines.extend(
                 f"{date.isoformat()} makeup {weekday}"
                 for date, weekday in sorted(self._edits.makeup_work_days.items())
@@ -165,10 +166,8 @@ class Calendar:
             if date.year == year:
                 kinds[date] = HolidayKind.STATUTORY
 
-        return _YearFacts(
-            kinds=kinds,
-            compensates={date: replaced for date, replaced in compensates.items() if kinds.get(date) is HolidayKind.COMPENSATORY},
-        )
+        kept = {date: replaced for date, replaced in compensates.items() if kinds.get(date) is HolidayKind.COMPENSATORY}
+        return _YearFacts(kinds=kinds, compensates=kept)
 
     def _next_free_work_day(self, holiday: dt.date, taken: set[dt.date]) -> dt.date:
         for offset in range(1, _LOOKAHEAD_DAYS):

@@ -124,18 +124,31 @@ class _Scan:
 def _prepare(checkins: Iterable[Checkin]) -> tuple[list[_Scan], int]:
     """Return the distinct CHECKINs sorted by time, and the count of invalid working_groups dropped.
 
-    Copies of one check-in (same timestamp) merge into one: a valid `working_group`
-    beats none, and of two different ones the smaller (begin, end) is kept and the
-    difference recorded as a conflict.
+    Copies of one check-in (same timestamp) merge into one, whatever their order: a
+    valid `working_group` beats none, and of different ones the smallest (begin, end)
+    is kept and the difference recorded as a conflict.
     """
     ordered = sorted(
         (checkin for checkin in checkins if checkin.webhook_type == WebhookType.CHECKIN),
-        key=_copy_order,
+        key=lambda checkin: checkin.timestamp_ms,
     )
     scans: list[_Scan] = []
     invalid = 0
     offices: dict[str | None, str | None] = {None: None}
-    for checkin in ordered:
+    position = 0
+    while position < len(ordered):
+        checkin = ordered[position]
+        end = position + 1
+        while end < len(ordered) and ordered[end].timestamp_ms == checkin.timestamp_ms:
+            end += 1
+
+        if end - position > 1:
+            scan, dropped = _merge_copies(ordered[position:end])
+            invalid += dropped
+            scans.append(scan)
+            position = end
+            continue
+
         group = checkin.working_group
         if group is not None and not is_valid_working_group(group):
             invalid += 1
@@ -143,33 +156,30 @@ def _prepare(checkins: Iterable[Checkin]) -> tuple[list[_Scan], int]:
         if checkin.office_location not in offices:
             offices[checkin.office_location] = _office_key(checkin.office_location)
         office = offices[checkin.office_location]
-
-        if scans and scans[-1].timestamp_ms == checkin.timestamp_ms:
-            _merge_copy(scans[-1], group, office, checkin.working_group_conflict)
-            continue
         scans.append(_Scan(checkin.timestamp_ms, group, office, checkin.working_group_conflict))
+        position = end
     return scans, invalid
 
 
-def _copy_order(checkin: Checkin) -> tuple[int, bool, str, str]:
-    """Sort by time, then copies of one check-in in a fixed order, so arrival order never matters."""
-    office = checkin.office_location
-    return (checkin.timestamp_ms, office is None, office or "", checkin.working_group_conflict or "")
+def _merge_copies(copies: Sequence[Checkin]) -> tuple[_Scan, int]:
+    """Merge copies of one check-in into one scan, and count the invalid working_groups dropped."""
+    carried = [copy.working_group for copy in copies if copy.working_group is not None]
+    groups = sorted({group for group in carried if is_valid_working_group(group)})
+    invalid = sum(1 for group in carried if not is_valid_working_group(group))
+    known_offices = (_office_key(copy.office_location) for copy in copies)
+    offices = sorted({office for office in known_offices if office is not None})
+    conflicts = sorted({copy.working_group_conflict for copy in copies if copy.working_group_conflict is not None})
+    if len(groups) > 1:
+        listed = ", ".join(_format_group(group) for group in groups)
+        conflicts.append(f"copies of one check-in carry working_groups {listed}; kept {_format_group(groups[0])}")
 
-
-def _merge_copy(scan: _Scan, group: WorkingGroup | None, office: str | None, conflict: str | None) -> None:
-    if scan.office_location is None:
-        scan.office_location = office
-    if conflict is not None and scan.conflict is None:
-        scan.conflict = conflict
-    if group is None or group == scan.working_group:
-        return
-    if scan.working_group is None:
-        scan.working_group = group
-        return
-    kept, dropped = sorted((scan.working_group, group))
-    scan.working_group = kept
-    scan.conflict = f"copies of one check-in carry working_group {_format_group(kept)} and {_format_group(dropped)}; kept {_format_group(kept)}"
+    scan = _Scan(
+        timestamp_ms=copies[0].timestamp_ms,
+        working_group=groups[0] if groups else None,
+        office_location=offices[0] if offices else None,
+        conflict="; ".join(conflicts) if conflicts else None,
+    )
+    return scan, invalid
 
 
 def is_valid_working_group(group: WorkingGroup) -> bool:
@@ -382,7 +392,9 @@ class _Planner:
         begin_ms, end_ms = self._bounds(index, begin, end)
         break_begin_ms = break_end_ms = None
         if reference.break_begin is not None and reference.break_end is not None and reference.break_minutes > 0:
-            break_begin = reference.break_begin if reference.break_begin >= begin else reference.break_begin + MINUTES_PER_DAY
+            break_begin = reference.break_begin
+            if break_begin < begin:
+                break_begin += MINUTES_PER_DAY
             break_end = break_begin + reference.break_minutes
             candidate_begin_ms = self.days.instant(index, break_begin)
             candidate_end_ms = self.days.instant(index, break_end)
@@ -456,12 +468,16 @@ def attribute(
     stamps = [checkin.timestamp_ms for checkin in checkins]
     days = _days_around(zone, _local_date(zone, min(stamps)), _local_date(zone, max(stamps)), _MARGIN_DAYS)
     plans = _Planner(policy, calendar, user_id, days).plan(scans, scans)
-    work_dates = {scan.timestamp_ms: days.dates[index] for scan, index in zip(scans, _attribute_scans(days, plans, scans))}
+    indexes = _attribute_scans(days, plans, scans)
+    work_dates = {scan.timestamp_ms: days.dates[index] for scan, index in zip(scans, indexes)}
 
-    return [
-        work_dates[checkin.timestamp_ms] if checkin.webhook_type == WebhookType.CHECKIN else days.dates[days.index_of(checkin.timestamp_ms)]
-        for checkin in checkins
-    ]
+    result = []
+    for checkin in checkins:
+        if checkin.webhook_type == WebhookType.CHECKIN:
+            result.append(work_dates[checkin.timestamp_ms])
+        else:
+            result.append(days.dates[days.index_of(checkin.timestamp_ms)])
+    return result
 
 
 def _local_date(zone: ZoneInfo, instant_ms: int) -> dt.date:
@@ -508,7 +524,7 @@ class _FigureContext:
         """Return the figures of date `index` from the instants of the check-ins attributed to it."""
         plan = self.plans[index]
         if plan is None:
-            raise ValueError(f"Date index {index} lies outside the planned run; plan dates around every requested date.")
+            raise ValueError(f"Date index {index} lies outside the planned run: plan dates around every requested one.")
         shift = plan.shift
 
         first_in = stamps[0] if stamps else None
@@ -673,7 +689,9 @@ class _FigureContext:
             return shift.workday / 2
         return 0.0
 
-    def _over_daily_cap(self, plan: DatePlan, overtime_minutes: int, holiday_inside_ms: int, at_work_minutes: int) -> bool:
+    def _over_daily_cap(
+        self, plan: DatePlan, overtime_minutes: int, holiday_inside_ms: int, at_work_minutes: int
+    ) -> bool:
         """Return whether the date's overtime passes the legal daily cap.
 
         On a work date the cap is half the shift's normal minutes. Holiday overtime

@@ -92,5 +92,7 @@ def figures(
     return compute_day(checkins, day(date), rules, Calendar(rules), now_ms, user_id=user_id)
 
 
-def plan(checkins: list[Checkin], date: str, rules: AttendancePolicy = POLICY, *, user_id: str | None = None) -> DatePlan:
+def plan(
+    checkins: list[Checkin], date: str, rules: AttendancePolicy = POLICY, *, user_id: str | None = None
+) -> DatePlan:
     return plan_dates(checkins, day(date), day(date), rules, Calendar(rules), user_id=user_id)[0]

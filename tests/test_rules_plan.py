@@ -326,7 +326,7 @@ def test_shift_copies_with_different_working_groups_keep_smaller() -> None:
     result = figures(checkins, "2026-11-23")
 
     assert local(result.shift_begin_ms) == "2026-11-23 08:30:00"
-    assert result.conflict == "copies of one check-in carry working_group 08:30-17:30 and 09:00-18:00; kept 08:30-17:30"
+    assert result.conflict == "copies of one check-in carry working_groups 08:30-17:30, 09:00-18:00; kept 08:30-17:30"
 
 
 def test_shift_conflict_across_dates() -> None:

@@ -1,0 +1,85 @@
+"""Properties of the rules over generated weeks of check-ins: order, copies, neighbours, counts."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from rules_helpers import POLICY, at
+
+from jobs.calendar import Calendar
+from jobs.figures import Checkin, WorkingGroup
+from jobs.rules import attribute, compute_days
+
+CALENDAR = Calendar(POLICY)
+NOW_MS = at("2027-01-01 00:00")
+START_MS = at("2026-11-16 00:00")
+"""Monday; the generated check-ins fall in the three weeks from here, holiday 24/11 included."""
+SPAN_MS = 21 * 86_400_000
+DATES = [dt.date(2026, 11, 13) + dt.timedelta(days=offset) for offset in range(28)]
+
+working_groups = st.one_of(
+    st.none(),
+    st.sampled_from([WorkingGroup(480, 1020), WorkingGroup(1320, 360), WorkingGroup(1140, 420), WorkingGroup(30, 510)]),
+)
+checkins = st.builds(
+    Checkin,
+    timestamp_ms=st.integers(min_value=START_MS, max_value=START_MS + SPAN_MS),
+    working_group=working_groups,
+)
+weeks = st.lists(checkins, min_size=1, max_size=40)
+
+PROPERTY_SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+@PROPERTY_SETTINGS
+@given(weeks, st.randoms(use_true_random=False))
+def test_order_and_copies_never_change_figures(week: list[Checkin], random) -> None:
+    expected = compute_days(week, DATES, POLICY, CALENDAR, NOW_MS)
+    shuffled = week + week[: len(week) // 2]
+    random.shuffle(shuffled)
+
+    assert compute_days(shuffled, DATES, POLICY, CALENDAR, NOW_MS) == expected
+
+
+@PROPERTY_SETTINGS
+@given(weeks)
+def test_every_checkin_counts_on_exactly_one_date(week: list[Checkin]) -> None:
+    figures = compute_days(week, DATES, POLICY, CALENDAR, NOW_MS)
+    distinct = {checkin.timestamp_ms for checkin in week}
+
+    assert sum(day.checkin_count for day in figures) == len(distinct)
+
+
+@PROPERTY_SETTINGS
+@given(weeks)
+def test_attribute_agrees_with_compute_days(week: list[Checkin]) -> None:
+    ordered = sorted(week, key=lambda checkin: checkin.timestamp_ms)
+    counts: dict[dt.date, set[int]] = {}
+    for checkin, date in zip(ordered, attribute(ordered, POLICY, CALENDAR)):
+        counts.setdefault(date, set()).add(checkin.timestamp_ms)
+
+    for day in compute_days(week, DATES, POLICY, CALENDAR, NOW_MS):
+        assert day.checkin_count == len(counts.get(day.date, set()))
+
+
+@PROPERTY_SETTINGS
+@given(weeks, st.integers(min_value=0, max_value=len(DATES) - 1))
+def test_one_date_alone_equals_the_same_date_in_a_range(week: list[Checkin], position: int) -> None:
+    date = DATES[position]
+
+    assert compute_days(week, [date], POLICY, CALENDAR, NOW_MS) == [
+        compute_days(week, DATES, POLICY, CALENDAR, NOW_MS)[position]
+    ]
+
+
+@PROPERTY_SETTINGS
+@given(weeks, st.integers(min_value=3, max_value=len(DATES) - 4))
+def test_figures_depend_on_three_days_either_side_only(week: list[Checkin], position: int) -> None:
+    date = DATES[position]
+    low_ms = at(f"{date - dt.timedelta(days=3)} 00:00")
+    high_ms = at(f"{date + dt.timedelta(days=4)} 00:00")
+    near = [checkin for checkin in week if low_ms <= checkin.timestamp_ms < high_ms]
+
+    assert compute_days(near, [date], POLICY, CALENDAR, NOW_MS) == compute_days(week, [date], POLICY, CALENDAR, NOW_MS)
