@@ -473,8 +473,9 @@ def lay_out(title: str, table: Table, language: Language, notes: _Notes | None =
     header_row = len(grid)
     grid.append(_padded([clean_text(column.label(language)) for column in table.columns], width))
 
-    data = [_row_cells(table, row, notes) for row in table.rows]
-    data.extend(_orphan_rows(table, data, notes))
+    data = [tuple(cell_value(row.get(column.key), column) for column in table.columns) for row in table.rows]
+    if notes is not None:
+        data = _with_notes(table, data, notes)
     grid.extend(data)
 
     if table.footer_lines:
@@ -490,32 +491,27 @@ def _padded(cells: list[CellValue], width: int) -> tuple[CellValue, ...]:
     return tuple(cells + [""] * (width - len(cells)))
 
 
-def _row_cells(table: Table, row: Mapping[str, Any], notes: _Notes | None) -> tuple[CellValue, ...]:
-    cells = [cell_value(row.get(column.key), column) for column in table.columns]
-    if notes is None:
-        return tuple(cells)
-    key = _note_key([cells[index] for index in _key_indexes(table)])
-    note = notes.by_key.get(key)
-    if note not in (None, ""):
-        cells[_editable_index(table)] = note
-    return tuple(cells)
-
-
-def _orphan_rows(table: Table, data: list[tuple[CellValue, ...]], notes: _Notes | None) -> list[tuple[CellValue, ...]]:
-    if notes is None:
-        return []
+def _with_notes(table: Table, data: list[tuple[CellValue, ...]], notes: _Notes) -> list[tuple[CellValue, ...]]:
+    """Return `data` with each row's note put back, then a row per note whose row is gone."""
     key_indexes = _key_indexes(table)
-    present = {_note_key([cells[index] for index in key_indexes]) for cells in data}
-    orphans = []
+    note_index = _editable_index(table)
+    merged = []
+    present = set()
+    for cells in data:
+        key = _note_key([cells[index] for index in key_indexes])
+        present.add(key)
+        note = notes.by_key.get(key, "")
+        merged.append(cells if note == "" else cells[:note_index] + (note,) + cells[note_index + 1 :])
+
     for key in sorted(notes.by_key, key=repr):
-        if key in present or notes.by_key[key] in (None, ""):
+        if key in present:
             continue
-        cells: list[CellValue] = [""] * len(table.columns)
+        orphan: list[CellValue] = [""] * len(table.columns)
         for index, cell in zip(key_indexes, notes.key_cells[key], strict=True):
-            cells[index] = cell
-        cells[_editable_index(table)] = notes.by_key[key]
-        orphans.append(tuple(cells))
-    return orphans
+            orphan[index] = cell
+        orphan[note_index] = notes.by_key[key]
+        merged.append(tuple(orphan))
+    return merged
 
 
 def _editable_index(table: Table) -> int:

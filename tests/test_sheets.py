@@ -369,6 +369,8 @@ def grid_and_daily(employees: int) -> list[Table]:
 
 @pytest.mark.parametrize("employees", [10, 1000])
 def test_calls_per_export_do_not_grow_with_employees(exporter: Exporter, fake: FakeSheets, employees: int) -> None:
+    # The daily table has one day per employee so that each request fits at 1,000 employees;
+    # a whole month of daily detail is split by size, as the next test shows.
     first = exporter.export(grid_and_daily(employees))
     again = exporter.export(grid_and_daily(employees))
 
