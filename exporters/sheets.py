@@ -16,9 +16,14 @@ are. The only exception is a month whose values or staging formats do not fit
    tab is renamed and shown instead). Column widths and frozen panes go here too.
 
 Google applies every request of one `spreadsheets.batchUpdate` or none of them, so
-a failure at any step leaves each live tab as the previous export wrote it, and
-the next export deletes the hidden staging tabs left behind. The live tab keeps
-its sheet id, so formulas in other tabs that refer to it keep working.
+a failure at any step leaves the live tabs as the previous export wrote them. The
+one exception is a swap applied whose response was lost: then they are as this
+export wrote them. Either way the next export deletes the hidden staging tabs left
+behind. The live tab keeps its sheet id, so formulas in other tabs that refer to it
+keep working.
+
+NOTE: a note typed between step 2 and step 5 (a few seconds) is overwritten by the
+swap; the spreadsheet's version history still has it.
 
 Values go RAW, so `0912345678`, `+84…` and `=HYPERLINK(…)` stay text. Dates and
 times go as serial numbers (days since 1899-12-30, the time of day as the
