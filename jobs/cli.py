@@ -1,0 +1,342 @@
+"""The `acheckin-sync` command: thin commands over the receiver, rollup and exporters.
+
+Each command loads the settings, calls one library function and prints the result
+with rich in the configured language (`export.language`, Vietnamese by default).
+Library errors become `click.ClickException`s that name the fix, so no command
+prints a traceback for a mistake in config or input.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import logging
+import os
+import re
+import sqlite3
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import click
+import pendulum
+from rich.console import Console
+from rich.panel import Panel
+from rich.table import Table as RichTable
+
+from exporters.tables import Language
+from jobs.i18n import message
+from jobs.schedule import Job, JobRun, connect, record_run, wall_clock_ms
+from jobs.settings import Settings, SettingsError, load_settings
+
+log = logging.getLogger(__name__)
+
+DEFAULT_CONFIG = Path("config.toml")
+_MONTH = re.compile(r"\d{4}-(0[1-9]|1[0-2])")
+
+
+@dataclasses.dataclass
+class CliContext:
+    """The group's options, and the settings once a command has loaded them."""
+
+    config_path: Path
+    clock: Callable[[], int]
+    _settings: Settings | None = None
+
+    def settings(self) -> Settings:
+        """Load and validate the config file once; raise a ClickException naming the bad key."""
+        if self._settings is None:
+            try:
+                self._settings = load_settings(self.config_path, os.environ)
+            except SettingsError as exc:
+                both = f"{message('config_invalid', 'vi', detail=exc)}\n{message('config_invalid', 'en', detail=exc)}"
+                raise click.ClickException(both) from exc
+        return self._settings
+
+
+def _console() -> Console:
+    return Console(soft_wrap=True, highlight=False)
+
+
+def say(language: Language, key: str, **values: object) -> None:
+    """Print the message `key` in `language` (no rich markup, so brackets stay)."""
+    _console().print(message(key, language, **values), markup=False)
+
+
+def fail(language: Language, key: str, **values: object) -> click.ClickException:
+    """Return the ClickException carrying the message `key` in `language`."""
+    return click.ClickException(message(key, language, **values))
+
+
+def _fixed_clock(text: str | None) -> Callable[[], int]:
+    if text is None:
+        return wall_clock_ms
+    instant_ms = int(pendulum.parse(text).timestamp() * 1000)
+    return lambda: instant_ms
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=DEFAULT_CONFIG,
+    show_default=True,
+    help="The config file; relative paths inside it resolve against its folder.",
+)
+@click.option("--now", hidden=True, help="Pretend the current instant is this ISO 8601 time (for tests and reproducible exports).")
+@click.pass_context
+def cli(ctx: click.Context, config_path: Path, now: str | None) -> None:
+    """Receive ACheckin check-ins into SQLite and export monthly timesheets."""
+    ctx.obj = CliContext(config_path=config_path, clock=_fixed_clock(now))
+
+
+pass_cli = click.make_pass_decorator(CliContext)
+
+
+# --- Shared steps ---------------------------------------------------------------------
+
+
+@contextmanager
+def open_store(settings: Settings) -> Iterator[object]:
+    """Open the store, turning an unusable database into a ClickException with the fix."""
+    from ingest.store import Store
+
+    try:
+        store = Store.open(settings.database, settings.receiver.busy_timeout_ms)
+    except (OSError, sqlite3.Error) as exc:
+        raise fail(settings.language, "store_unavailable", path=settings.database, detail=exc) from exc
+    try:
+        yield store
+    finally:
+        store.close()
+
+
+def run_recorded(settings: Settings, job: Job, work: Callable[[], object], clock: Callable[[], int], target: str = "") -> object:
+    """Run `work` as a recorded run of `job`, so `status` shows command-line runs too."""
+    conn = connect(settings.database)
+    try:
+        return record_run(conn, job, work, clock, target=target, holder=f"cli:{os.getpid()}")
+    finally:
+        conn.close()
+
+
+def parse_date(language: Language, value: str | None) -> dt.date | None:
+    """Parse YYYY-MM-DD, or raise a ClickException in `language`."""
+    if value is None:
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise fail(language, "date_invalid", value=value) from None
+
+
+def parse_month(language: Language, value: str) -> str:
+    """Check YYYY-MM, or raise a ClickException in `language`."""
+    if not _MONTH.fullmatch(value.strip()):
+        raise fail(language, "month_invalid", value=value)
+    return value.strip()
+
+
+def resolve_out(settings: Settings, out: Path | None) -> Path | None:
+    """Return where `export excel --out` writes.
+
+    A relative path goes under the export folder and may not climb out of it with
+    `..`. An absolute path is taken as given, because the user named it on purpose.
+    """
+    if out is None or out.is_absolute():
+        return out
+    directory = settings.export.directory.resolve()
+    target = (directory / out).resolve()
+    if not target.is_relative_to(directory):
+        raise fail(settings.language, "out_escapes", value=out, directory=directory)
+    return target
+
+
+def _format_instant(instant_ms: int | None, settings: Settings) -> str:
+    if instant_ms is None:
+        return message("never", settings.language)
+    local = pendulum.from_timestamp(instant_ms / 1000, tz=settings.policy.timezone)
+    return local.format("DD/MM/YYYY HH:mm:ss")
+
+
+def _format_run(run: JobRun | None, settings: Settings) -> str:
+    if run is None:
+        return message("never", settings.language)
+    target = f", {run.target}" if run.target else ""
+    return message("status_run", settings.language, moment=_format_instant(run.started_at_ms, settings), outcome=run.outcome, target=target)
+
+
+# --- Commands -------------------------------------------------------------------------
+
+
+@cli.command()
+@pass_cli
+def serve(context: CliContext) -> None:
+    """Run the webhook receiver and the scheduled rollup and exports."""
+    from jobs.serve import run_service
+
+    settings = context.settings()
+    logging.basicConfig(level=settings.server.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if not settings.receiver.api_keys:
+        _console().print(Panel(message("no_api_key", settings.language), style="bold red"), markup=False)
+    say(settings.language, "serve_listening", host=settings.server.host, port=settings.server.port, database=settings.database)
+    say(settings.language, "serve_schedule", minutes=settings.schedule.rollup_every_minutes, export_at=settings.schedule.export_at)
+    run_service(settings)
+
+
+@cli.command()
+@click.option("--from", "date_from", metavar="YYYY-MM-DD", help="First local date to recompute, inclusive.")
+@click.option("--to", "date_to", metavar="YYYY-MM-DD", help="Last local date to recompute, inclusive.")
+@pass_cli
+def rollup(context: CliContext, date_from: str | None, date_to: str | None) -> None:
+    """Recompute daily attendance: what changed, plus every date from --from to --to."""
+    from jobs.rollup import run_rollup
+
+    settings = context.settings()
+    first = parse_date(settings.language, date_from)
+    last = parse_date(settings.language, date_to)
+    if (first is None) != (last is None):
+        raise fail(settings.language, "range_half")
+    if first is not None and last is not None and first > last:
+        raise fail(settings.language, "range_reversed", date_from=first, date_to=last)
+
+    with open_store(settings) as store:
+        result = run_recorded(settings, Job.ROLLUP, lambda: run_rollup(store, settings, context.clock(), first, last), context.clock)
+    months = ", ".join(sorted(result.months_changed)) or message("none", settings.language)
+    say(settings.language, "rollup_done", dates=result.dates_recomputed, employees=result.employees, months=months)
+
+
+@cli.group()
+def export() -> None:
+    """Write a month's timesheet to Excel or Google Sheets."""
+
+
+@export.command("excel")
+@click.option("--month", required=True, metavar="YYYY-MM", help="The month to export, e.g. 2026-11.")
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Workbook path; a relative path is inside the export folder (default timesheet-YYYY-MM.xlsx there).",
+)
+@pass_cli
+def export_excel_command(context: CliContext, month: str, out: Path | None) -> None:
+    """Roll up what is pending, then write the month's workbook."""
+    from jobs.export import export_excel
+
+    settings = context.settings()
+    month = parse_month(settings.language, month)
+    target = resolve_out(settings, out)
+
+    with open_store(settings) as store:
+        path = run_recorded(settings, Job.EXPORT_EXCEL, lambda: export_excel(store, settings, month, target, context.clock()), context.clock, month)
+    say(settings.language, "excel_written", month=month, path=path)
+
+
+@export.command("sheets")
+@click.option("--month", required=True, metavar="YYYY-MM", help="The month to export, e.g. 2026-11.")
+@pass_cli
+def export_sheets_command(context: CliContext, month: str) -> None:
+    """Roll up what is pending, then rewrite the month's tabs in the Google spreadsheet."""
+    from exporters.sheets import SheetsError
+    from jobs.tasks import export_sheets
+
+    settings = context.settings()
+    month = parse_month(settings.language, month)
+    if not settings.sheets.configured:
+        raise fail(settings.language, "sheets_not_configured", config=settings.config_path)
+
+    with open_store(settings) as store:
+        try:
+            result = run_recorded(settings, Job.EXPORT_SHEETS, lambda: export_sheets(store, settings, month, context.clock()), context.clock, month)
+        except SheetsError as exc:
+            raise fail(settings.language, "job_failed", job="export sheets", detail=exc) from exc
+    say(settings.language, "sheets_written", tabs=len(result.tabs), month=month, calls=result.api_calls, url=result.url)
+
+
+@cli.command()
+@pass_cli
+def replay(context: CliContext) -> None:
+    """Re-process quarantined deliveries, once the cause of their rejection is fixed."""
+    from ingest.replay import replay_quarantine
+
+    settings = context.settings()
+    with open_store(settings) as store:
+        result = replay_quarantine(store, settings.receiver, context.clock)
+    say(settings.language, "replay_done", accepted=result.accepted, failing=result.still_failing)
+    for failure in result.failures:
+        reason = failure.reason if settings.language == "vi" else failure.reason_en
+        say(settings.language, "replay_failure", id=failure.quarantine_id, reason=reason)
+
+
+@cli.command()
+@pass_cli
+def status(context: CliContext) -> None:
+    """Show deliveries today, the last delivery, quarantine, last runs and conflicts."""
+    from jobs.status import collect_status
+
+    settings = context.settings()
+    language = settings.language
+    with open_store(settings) as store:
+        conn = connect(settings.database)
+        try:
+            report = collect_status(store, conn, settings.policy.timezone, context.clock())
+        finally:
+            conn.close()
+
+    table = RichTable(title=message("status_title", language), show_header=False)
+    table.add_row(message("status_deliveries_today", language), str(report.deliveries_today))
+    table.add_row(message("status_last_delivery", language), _format_instant(report.last_delivery_ms, settings))
+    table.add_row(message("status_quarantine", language), str(report.quarantine_size))
+    table.add_row(message("status_last_rollup", language), _format_run(report.last_rollup, settings))
+    table.add_row(message("status_last_export", language), _format_run(report.last_export, settings))
+    table.add_row(message("status_conflicts", language, month=report.month), str(report.conflicts))
+    _console().print(table)
+
+
+@cli.command()
+@pass_cli
+def doctor(context: CliContext) -> None:
+    """Check the set-up and print what to fix: config, database, keys, Google Sheets."""
+    from jobs.doctor import run_doctor
+
+    settings = context.settings()
+    language = settings.language
+    findings = run_doctor(settings, os.environ)
+
+    console = _console()
+    console.print(message("doctor_title", language), style="bold", markup=False)
+    for finding in findings:
+        mark = "[green]✓[/green]" if finding.ok else "[red]✗[/red]"
+        console.print(mark, end=" ")
+        console.print(finding.message(language), markup=False)
+    failed = sum(not finding.ok for finding in findings)
+    if failed:
+        raise click.ClickException(message("doctor_failed", language, count=failed))
+    say(language, "doctor_all_ok")
+
+
+@cli.command()
+@click.option(
+    "--dir",
+    "directory",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=Path("acheckin-sync-demo"),
+    show_default=True,
+    help="Folder of the demo's own config, database and workbook.",
+)
+@click.option("--language", type=click.Choice(["vi", "en"]), default="vi", show_default=True, help="Language of the workbook and messages.")
+def demo(directory: Path, language: Language) -> None:
+    """Post a month of made-up check-ins over HTTP, roll up and write the workbook."""
+    from jobs.demo import DemoFolderInUse, run_demo
+
+    try:
+        result = run_demo(directory, language, progress=lambda key, **values: say(language, key, **values))
+    except DemoFolderInUse as exc:
+        raise fail(language, "demo_refused", path=exc.path) from exc
+    say(language, "demo_done", path=result.workbook, database=result.database)
+
+
+def main() -> None:
+    """Run the `acheckin-sync` command (the console script's entry point)."""
+    cli(prog_name="acheckin-sync")

@@ -1,0 +1,479 @@
+"""The `acheckin-sync` command: each command against real SQLite files and servers."""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+import sqlite3
+import string
+import subprocess
+import sys
+import threading
+import time
+import unicodedata
+from pathlib import Path
+
+import httpx
+import openpyxl
+import pytest
+from click.testing import CliRunner
+
+from jobs.cli import cli
+from jobs.demo import DEMO_KEY, demo_deliveries
+from jobs.i18n import MESSAGES, message
+from jobs.schedule import connect
+from jobs.serve import run_service
+from jobs.settings import load_settings
+from conftest import TEST_KEY, local_ms, make_delivery
+
+REPO = Path(__file__).resolve().parent.parent
+NOW = "2026-11-30T12:00:00+07:00"
+
+
+def write_config(folder: Path, language: str = "vi", extra: str = "") -> Path:
+    """Write a config with a key file, the database and exports inside `folder`."""
+    (folder / "keys.txt").write_text(f"{TEST_KEY}\n", encoding="utf-8")
+    config = folder / "config.toml"
+    config.write_text(
+        '[ingest]\napi_keys_file = "keys.txt"\n'
+        '[storage]\ndatabase = "data/att.sqlite3"\n'
+        f'[export]\ndirectory = "exports"\nlanguage = "{language}"\n{extra}',
+        encoding="utf-8",
+    )
+    return config
+
+
+def invoke(config: Path, *args: str, now: str = NOW):
+    runner = CliRunner()
+    return runner.invoke(cli, ["--config", str(config), "--now", now, *args], env={"ACHECKIN_SYNC_API_KEYS": ""})
+
+
+@pytest.fixture
+def month_posted(tmp_path, start_server):
+    """A config whose database contains a few days of one employee, posted over HTTP."""
+    config = write_config(tmp_path)
+    settings = load_settings(config, {})
+    server = start_server(database=settings.database)
+    for day in (2, 3, 4):
+        assert server.post_delivery(make_delivery(checkin_timestamp=local_ms(2026, 11, day, 7, 55))).status_code == 200
+        assert server.post_delivery(make_delivery(checkin_timestamp=local_ms(2026, 11, day, 17, 10))).status_code == 200
+    return config
+
+
+# --- Messages ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("key", sorted(MESSAGES))
+def test_message_has_both_languages(key):
+    vietnamese, english = MESSAGES[key]
+
+    assert vietnamese.strip()
+    assert english.strip()
+    assert unicodedata.is_normalized("NFC", vietnamese)
+    assert _fields(vietnamese) == _fields(english)
+
+
+def _fields(template: str) -> set[str]:
+    return {name for _, name, _, _ in string.Formatter().parse(template) if name}
+
+
+def test_message_defaults_to_vietnamese_text():
+    assert message("never", "vi") == "chưa có"
+    assert message("never", "en") == "never"
+
+
+# --- Documentation ----------------------------------------------------------------------
+
+
+def _cli_commands() -> set[str]:
+    commands = set()
+    for name, command in cli.commands.items():
+        subcommands = getattr(command, "commands", None)
+        if subcommands:
+            commands.update(f"{name} {sub}" for sub in subcommands)
+        else:
+            commands.add(name)
+    return commands
+
+
+def _readme_commands() -> set[str]:
+    """Return the commands README.md shows in code, `export excel` as one command."""
+    text = (REPO / "README.md").read_text(encoding="utf-8")
+    code = re.findall(r"```.*?```", text, flags=re.DOTALL) + re.findall(r"`[^`\n]+`", text)
+    found = set()
+    for match in re.finditer(r"acheckin-sync(?: --config \S+)? ([a-z]+)(?: ([a-z]+))?", "\n".join(code)):
+        name, sub = match.group(1), match.group(2)
+        command = cli.commands.get(name)
+        found.add(f"{name} {sub}" if getattr(command, "commands", None) and sub else name)
+    return found
+
+
+def test_every_command_documented_in_readme():
+    undocumented = sorted(_cli_commands() - _readme_commands())
+
+    assert undocumented == []
+
+
+def test_every_readme_command_exists():
+    unknown = sorted(_readme_commands() - _cli_commands() - {"export"})
+
+    assert unknown == []
+
+
+# --- Config errors ------------------------------------------------------------------------
+
+
+def test_invalid_config_names_key_in_both_languages(tmp_path):
+    config = tmp_path / "config.toml"
+    config.write_text("[attendance]\nlate_grace_minutes = -3\n", encoding="utf-8")
+
+    result = invoke(config, "status")
+
+    assert result.exit_code == 1
+    assert "attendance.late_grace_minutes" in result.output
+    assert "Cấu hình không hợp lệ" in result.output
+    assert "Invalid configuration" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_missing_config_file_says_how_to_fix(tmp_path):
+    result = invoke(tmp_path / "absent.toml", "rollup")
+
+    assert result.exit_code == 1
+    assert "does not exist" in result.output
+
+
+# --- rollup ---------------------------------------------------------------------------------
+
+
+def test_rollup_computes_days_and_records_run(month_posted):
+    result = invoke(month_posted, "rollup")
+
+    assert result.exit_code == 0, result.output
+    assert "Đã tính lại" in result.output
+    assert "2026-11" in result.output
+    database = load_settings(month_posted, {}).database
+    with sqlite3.connect(database) as conn:
+        statuses = conn.execute("SELECT date, status FROM daily_attendance WHERE date BETWEEN '2026-11-02' AND '2026-11-04' ORDER BY date").fetchall()
+        runs = conn.execute("SELECT job, outcome FROM job_runs").fetchall()
+    assert statuses == [("2026-11-02", "present"), ("2026-11-03", "present"), ("2026-11-04", "present")]
+    assert runs == [("rollup", "ok")]
+
+
+def test_rollup_range_recomputes_dates(month_posted):
+    invoke(month_posted, "rollup")
+
+    result = invoke(month_posted, "rollup", "--from", "2026-11-01", "--to", "2026-11-10")
+
+    assert result.exit_code == 0, result.output
+    assert re.search(r"Đã tính lại (\d+) ngày", result.output).group(1) != "0"
+
+
+@pytest.mark.parametrize(
+    ("args", "language", "expected"),
+    [
+        (["--from", "2026-11-31", "--to", "2026-12-01"], "vi", "Ngày '2026-11-31' không hợp lệ"),
+        (["--from", "01/11/2026", "--to", "2026-11-30"], "en", "Invalid date '01/11/2026'"),
+        (["--from", "2026-11-10", "--to", "2026-11-01"], "vi", "hãy đổi chỗ hai ngày"),
+        (["--from", "2026-11-10"], "en", "Give both --from and --to"),
+    ],
+)
+def test_rollup_rejects_bad_range(tmp_path, args, language, expected):
+    config = write_config(tmp_path, language)
+
+    result = invoke(config, "rollup", *args)
+
+    assert result.exit_code == 1
+    assert expected in result.output
+
+
+# --- export ---------------------------------------------------------------------------------
+
+
+def test_export_excel_writes_month_workbook(month_posted):
+    result = invoke(month_posted, "export", "excel", "--month", "2026-11")
+
+    assert result.exit_code == 0, result.output
+    path = month_posted.parent / "exports" / "timesheet-2026-11.xlsx"
+    assert str(path) in result.output
+    workbook = openpyxl.load_workbook(path)
+    assert "Bảng chấm công" in workbook.sheetnames
+    with sqlite3.connect(month_posted.parent / "data" / "att.sqlite3") as conn:
+        assert conn.execute("SELECT job, target, outcome FROM job_runs").fetchall() == [("export_excel", "2026-11", "ok")]
+
+
+def test_export_excel_relative_out_goes_under_exports(month_posted):
+    result = invoke(month_posted, "export", "excel", "--month", "2026-11", "--out", "payroll/nov.xlsx")
+
+    assert result.exit_code == 0, result.output
+    assert (month_posted.parent / "exports" / "payroll" / "nov.xlsx").is_file()
+
+
+def test_export_excel_refuses_dotdot_escape(month_posted):
+    result = invoke(month_posted, "export", "excel", "--month", "2026-11", "--out", "../../elsewhere.xlsx")
+
+    assert result.exit_code == 1
+    assert "nằm ngoài thư mục xuất" in result.output
+    assert not (month_posted.parent.parent / "elsewhere.xlsx").exists()
+
+
+def test_export_excel_absolute_out_is_allowed(month_posted, tmp_path):
+    target = tmp_path / "outside" / "nov.xlsx"
+
+    result = invoke(month_posted, "export", "excel", "--month", "2026-11", "--out", str(target))
+
+    assert result.exit_code == 0, result.output
+    assert target.is_file()
+
+
+@pytest.mark.parametrize("month", ["2026-13", "11/2026", "2026-1"])
+def test_export_rejects_bad_month(tmp_path, month):
+    config = write_config(tmp_path)
+
+    result = invoke(config, "export", "excel", "--month", month)
+
+    assert result.exit_code == 1
+    assert "YYYY-MM" in result.output
+
+
+def test_export_sheets_without_spreadsheet_says_what_to_set(tmp_path):
+    config = write_config(tmp_path, "en")
+
+    result = invoke(config, "export", "sheets", "--month", "2026-11")
+
+    assert result.exit_code == 1
+    assert "sheets.spreadsheet" in result.output
+
+
+# --- replay, status, doctor -----------------------------------------------------------------
+
+
+def test_replay_reports_deliveries_still_failing(tmp_path, start_server):
+    config = write_config(tmp_path, "en")
+    server = start_server(database=load_settings(config, {}).database)
+    assert server.post_delivery(make_delivery(user_id="Không xác định")).status_code == 422
+
+    result = invoke(config, "replay")
+
+    assert result.exit_code == 0, result.output
+    assert "0 accepted, 1 still failing" in result.output
+    assert "user_id" in result.output
+
+
+def test_status_shows_deliveries_and_runs(month_posted):
+    invoke(month_posted, "rollup")
+
+    result = invoke(month_posted, "status")
+
+    assert result.exit_code == 0, result.output
+    assert re.search(r"Lượt gửi hôm nay\s*│\s*6", result.output)
+    assert re.search(r"Lượt gửi gần nhất\s*│\s*30/11/2026 12:00:00", result.output)
+    assert re.search(r"Hàng chờ lỗi \(quarantine\)\s*│\s*0", result.output)
+    assert re.search(r"Lần tổng hợp gần nhất\s*│\s*30/11/2026 12:00:00 \(ok\)", result.output)
+    assert re.search(r"Lần xuất gần nhất\s*│\s*chưa có", result.output)
+    assert re.search(r"Xung đột ca trong tháng 2026-11\s*│\s*0", result.output)
+
+
+def test_status_counts_deliveries_of_local_today(month_posted):
+    result = invoke(month_posted, "status", now="2026-11-30T23:59:00+07:00")
+    next_day = invoke(month_posted, "status", now="2026-12-01T00:01:00+07:00")
+
+    assert re.search(r"Lượt gửi hôm nay\s*│\s*6", result.output)
+    assert re.search(r"Lượt gửi hôm nay\s*│\s*0", next_day.output)
+
+
+def test_doctor_passes_with_keys_and_writable_paths(tmp_path):
+    config = write_config(tmp_path, "en")
+
+    result = invoke(config, "doctor")
+
+    assert result.exit_code == 0, result.output
+    assert "1 API keys configured" in result.output
+    assert "Database writable" in result.output
+    assert "Google Sheets is off" in result.output
+    assert "Every check passed." in result.output
+
+
+def test_doctor_flags_missing_key(tmp_path):
+    config = tmp_path / "config.toml"
+    config.write_text('[storage]\ndatabase = "att.sqlite3"\n', encoding="utf-8")
+
+    result = invoke(config, "doctor")
+
+    assert result.exit_code == 1
+    assert "Chưa có khóa API" in result.output
+    assert "1 kiểm tra chưa đạt" in result.output
+
+
+def test_doctor_reports_unreadable_credentials(tmp_path):
+    config = write_config(
+        tmp_path,
+        "en",
+        '[sheets]\nspreadsheet = "1AbCdEfGhIjKlMnOpQrStUvWxYz0123456789"\ncredentials_file = "missing-sa.json"\n',
+    )
+
+    result = invoke(config, "doctor")
+
+    assert result.exit_code == 1
+    assert "Google credentials unusable" in result.output
+    assert "missing-sa.json" in result.output
+
+
+def test_doctor_reports_unwritable_database(tmp_path):
+    (tmp_path / "data").write_text("a file where the data folder should be", encoding="utf-8")
+    config = write_config(tmp_path, "en")
+
+    result = invoke(config, "doctor")
+
+    assert result.exit_code == 1
+    assert "Cannot write the database" in result.output
+
+
+# --- demo -----------------------------------------------------------------------------------
+
+
+def _grid(path: Path) -> dict[str, list[object]]:
+    sheet = openpyxl.load_workbook(path)["Bảng chấm công"]
+    return {row[1]: list(row) for row in sheet.iter_rows(values_only=True) if isinstance(row[1], str) and row[1].startswith("NV")}
+
+
+def test_demo_writes_workbook_with_month_cases(tmp_path):
+    result = CliRunner().invoke(cli, ["demo", "--dir", str(tmp_path / "demo")])
+
+    assert result.exit_code == 0, result.output
+    workbook = tmp_path / "demo" / "exports" / "timesheet-2026-11.xlsx"
+    assert str(workbook) in result.output
+    grid = _grid(workbook)
+    day = 3  # column of 1/11: STT, Mã NV, Họ và tên, Văn phòng, then the days.
+    assert sorted(grid) == ["NV001", "NV002", "NV003", "NV004", "NV005"]
+    assert grid["NV001"][day + 24] == "L"
+    assert grid["NV002"][day + 18] == "Q"
+    assert grid["NV002"][day + 27] == "V"
+    assert grid["NV003"][day + 24] == "NL"
+    assert grid["NV005"][day + 13] == "X/2"
+    assert grid["NV005"][day + 22] == "NN"
+    assert grid["NV004"][3] is None
+
+
+def test_demo_runs_twice_to_same_cells(tmp_path):
+    folder = tmp_path / "demo"
+    CliRunner().invoke(cli, ["demo", "--dir", str(folder)])
+    first = _all_cells(folder / "exports" / "timesheet-2026-11.xlsx")
+
+    result = CliRunner().invoke(cli, ["demo", "--dir", str(folder)])
+
+    assert result.exit_code == 0, result.output
+    assert _all_cells(folder / "exports" / "timesheet-2026-11.xlsx") == first
+
+
+def _all_cells(path: Path) -> dict[str, list[tuple[object, ...]]]:
+    workbook = openpyxl.load_workbook(path)
+    return {sheet.title: list(sheet.iter_rows(values_only=True)) for sheet in workbook.worksheets}
+
+
+def test_demo_refuses_folder_with_other_files(tmp_path):
+    (tmp_path / "thesis.docx").write_text("not the demo's", encoding="utf-8")
+
+    result = CliRunner().invoke(cli, ["demo", "--dir", str(tmp_path), "--language", "en"])
+
+    assert result.exit_code == 1
+    assert "choose another folder" in result.output
+    assert (tmp_path / "thesis.docx").exists()
+
+
+def test_demo_month_is_deterministic_and_has_cases():
+    deliveries = demo_deliveries()
+
+    assert deliveries == demo_deliveries()
+    assert {delivery.webhook_type for delivery in deliveries} == {"CHECKIN", "JOIN_EVENT"}
+    assert any(delivery.body.get("working_group") == {"begin": 2200, "end": 600} for delivery in deliveries)
+    assert any(delivery.body["office_location"] == "Không xác định" for delivery in deliveries)
+    assert DEMO_KEY not in {delivery.body.get("user_id") for delivery in deliveries}
+
+
+# --- serve ----------------------------------------------------------------------------------
+
+
+def test_serve_receives_and_rolls_up(tmp_path):
+    config = write_config(tmp_path, extra='[schedule]\nnightly_export = false\n')
+    settings = load_settings(config, {})
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    started = threading.Event()
+    servers = []
+
+    def on_started(server):
+        servers.append(server)
+        started.set()
+
+    clock = lambda: local_ms(2026, 11, 30, 12, 0)  # noqa: E731 - a fixed "now" for the whole service
+    thread = threading.Thread(target=run_service, args=(settings, clock, [sock], on_started), daemon=True)
+    thread.start()
+    assert started.wait(10)
+    try:
+        response = httpx.post(
+            f"http://127.0.0.1:{port}/webhooks/acheckin",
+            json=make_delivery(),
+            headers={"X-API-KEY": TEST_KEY, "X-WEBHOOK-TYPE": "CHECKIN"},
+            trust_env=False,
+        )
+        runs = _wait_for_rollup(settings.database)
+    finally:
+        servers[0].should_exit = True
+        thread.join(10)
+
+    assert response.status_code == 200
+    assert runs == [("rollup", "ok")]
+    assert not thread.is_alive()
+
+
+def _wait_for_rollup(database: Path) -> list[tuple[str, str]]:
+    conn = connect(database)
+    deadline = time.monotonic() + 10
+    runs: list[tuple[str, str]] = []
+    while time.monotonic() < deadline:
+        runs = conn.execute("SELECT job, outcome FROM job_runs WHERE outcome != 'running'").fetchall()
+        if runs:
+            break
+        time.sleep(0.05)
+    conn.close()
+    return runs
+
+
+def test_serve_command_warns_loudly_without_key(tmp_path):
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    config = tmp_path / "config.toml"
+    config.write_text(f'[server]\nport = {port}\n[storage]\ndatabase = "att.sqlite3"\n[schedule]\nnightly_export = false\n', encoding="utf-8")
+    env = {**os.environ, "ACHECKIN_SYNC_API_KEYS": "", "COLUMNS": "200"}
+    process = subprocess.Popen(
+        [sys.executable, "-c", "from jobs.cli import main; main()", "--config", str(config), "serve"],
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        healthy = _wait_healthy(f"http://127.0.0.1:{port}/healthz")
+    finally:
+        process.terminate()
+        output, _ = process.communicate(timeout=20)
+
+    assert healthy, output
+    assert "CHƯA CÓ KHÓA API" in output
+    assert process.returncode == 0, output
+
+
+def _wait_healthy(url: str) -> bool:
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(url, trust_env=False).status_code == 200:
+                return True
+        except httpx.TransportError:
+            time.sleep(0.1)
+    return False
