@@ -8,7 +8,7 @@ A delivery goes through these steps, each before the next reads more of it:
    bytes pass it, so an oversized body is never read whole and nothing is stored;
 3. decoding and normalising (`ingest.payload`): an unreadable delivery goes to
    quarantine and gets 400 or 422 naming every problem, Vietnamese first;
-4. the group-commit writer: the answer is sent only after the commit, 200 for a
+4. the group-commit writer: the response is sent only after the commit, 200 for a
    stored check-in or a repeat, 503 when the database is locked, full or failing.
 """
 
@@ -60,8 +60,8 @@ class FieldMessage(msgspec.Struct, frozen=True):
     message_en: str
 
 
-class AcceptedAnswer(msgspec.Struct, frozen=True):
-    """The answer to a stored delivery: `stored` (new check-in), `updated` or `duplicate`."""
+class DeliveryAccepted(msgspec.Struct, frozen=True):
+    """The response body for a stored delivery: `stored` (new check-in), `updated` or `duplicate`."""
 
     outcome: str
     delivery_id: int
@@ -69,15 +69,15 @@ class AcceptedAnswer(msgspec.Struct, frozen=True):
     warnings: list[FieldMessage]
 
 
-class ErrorAnswer(msgspec.Struct, frozen=True):
-    """The answer to a rejected delivery: Vietnamese `error`, English `error_en`."""
+class ErrorBody(msgspec.Struct, frozen=True):
+    """The response body for a rejected delivery: Vietnamese `error`, English `error_en`."""
 
     error: str
     error_en: str
     problems: list[FieldMessage] = []
 
 
-class HealthAnswer(msgspec.Struct, frozen=True):
+class HealthStatus(msgspec.Struct, frozen=True):
     """The receiver's health: `ok`, or `unavailable` when the writer has stopped."""
 
     status: str
@@ -150,19 +150,19 @@ def _webhook_handler(receiver: _Receiver):
         WEBHOOK_PATH,
         status_code=200,
         summary="Receive one ACheckin delivery",
-        description="Stores a CHECKIN or JOIN_EVENT delivery before answering.",
+        description="Stores a CHECKIN or JOIN_EVENT delivery, then responds.",
         operation_class=_WebhookOperation,
         security=[{"acheckinApiKey": []}],
         request_max_body_size=None,
         responses={
-            400: ResponseSpec(ErrorAnswer, description="The body is not a JSON object; kept in quarantine."),
-            401: ResponseSpec(ErrorAnswer, description="X-API-KEY is missing or wrong; nothing stored."),
-            413: ResponseSpec(ErrorAnswer, description="The body is over the size limit; nothing stored."),
-            422: ResponseSpec(ErrorAnswer, description="A needed field or the type is unusable; kept in quarantine."),
-            503: ResponseSpec(ErrorAnswer, description="The database could not store the delivery; retry."),
+            400: ResponseSpec(ErrorBody, description="The body is not a JSON object; kept in quarantine."),
+            401: ResponseSpec(ErrorBody, description="X-API-KEY is missing or wrong; nothing stored."),
+            413: ResponseSpec(ErrorBody, description="The body is over the size limit; nothing stored."),
+            422: ResponseSpec(ErrorBody, description="A needed field or the type is unusable; kept in quarantine."),
+            503: ResponseSpec(ErrorBody, description="The database could not store the delivery; retry."),
         },
     )
-    async def receive_delivery(request: Request) -> Response[AcceptedAnswer]:
+    async def receive_delivery(request: Request) -> Response[DeliveryAccepted]:
         received_at_ms = receiver.clock()
         address = request.client.host if request.client else "unknown"
         try:
@@ -195,27 +195,28 @@ def _webhook_handler(receiver: _Receiver):
             result.delivery_id,
             len(delivery.warnings),
         )
-        return Response(_accepted_answer(result, delivery.warnings), status_code=200)
+        return Response(_accepted_body(result, delivery.warnings), status_code=200)
 
     return receive_delivery
 
 
 def _health_handler(receiver: _Receiver):
     @get("/healthz", summary="Report whether the receiver can store deliveries")
-    async def healthz() -> Response[HealthAnswer]:
+    async def healthz() -> Response[HealthStatus]:
         if receiver.writer.running:
-            return Response(HealthAnswer(status="ok"), status_code=200)
-        return Response(HealthAnswer(status="unavailable"), status_code=503)
+            return Response(HealthStatus(status="ok"), status_code=200)
+        return Response(HealthStatus(status="unavailable"), status_code=503)
 
     return healthz
 
 
 async def _check_api_key(receiver: _Receiver, request: Request, address: str) -> None:
-    """Raise UnauthorizedDelivery unless the key matches one valid key (none configured: pass)."""
+    """Raise UnauthorizedDelivery unless the sent key matches a valid key; pass when none is configured."""
     if not receiver.keys:
         return
 
-    sent = request.headers.get(API_KEY_HEADER, "").encode("utf-8", "replace")
+    # ASGI servers decode header bytes as latin-1, so this recovers the bytes sent.
+    sent = request.headers.get(API_KEY_HEADER, "").encode("latin-1", "replace")
     matched = False
     for key in receiver.keys:
         # Compare against every key, so the time taken never hints which key was close.
@@ -258,7 +259,7 @@ async def _read_body(request: Request, limit: int) -> bytes:
 
 async def _quarantine(
     receiver: _Receiver, body: bytes, headers: dict[str, str], received_at_ms: int, error: UnreadableDelivery
-) -> Response[ErrorAnswer]:
+) -> Response[ErrorBody]:
     item = QuarantineDelivery(body=body, headers=headers, received_at_ms=received_at_ms, error=error)
     try:
         result = await receiver.writer.submit(item)
@@ -276,21 +277,21 @@ async def _quarantine(
     return _error_response(error)
 
 
-def _error_response(error: IngestError) -> Response[ErrorAnswer]:
+def _error_response(error: IngestError) -> Response[ErrorBody]:
     problems = [
         FieldMessage(problem.field, problem.message, problem.message_en)
         for problem in getattr(error, "problems", ())
     ]
     headers = {"Retry-After": "1"} if isinstance(error, StoreUnavailable) else None
     return Response(
-        ErrorAnswer(error=error.message, error_en=error.message_en, problems=problems),
+        ErrorBody(error=error.message, error_en=error.message_en, problems=problems),
         status_code=error.status_code,
         headers=headers,
     )
 
 
-def _accepted_answer(result: WriteResult, warnings) -> AcceptedAnswer:
-    return AcceptedAnswer(
+def _accepted_body(result: WriteResult, warnings) -> DeliveryAccepted:
+    return DeliveryAccepted(
         outcome=result.outcome.value,
         delivery_id=result.delivery_id or 0,
         checkin_id=result.checkin_id or 0,
@@ -311,7 +312,7 @@ def _storable_headers(request: Request) -> dict[str, str]:
 
 def _log_store_failure(error: StoreUnavailable, webhook_type: WebhookType | None, user_id: str | None) -> None:
     logger.error(
-        "Answered 503, delivery NOT stored (type=%s user_id=%s): %s",
+        "Responded 503, delivery NOT stored (type=%s user_id=%s): %s",
         webhook_type.value if webhook_type else "-",
         user_id or "-",
         error.message_en,

@@ -18,7 +18,7 @@ from ingest.errors import ReceiverConfigError
 API_KEYS_ENV = "ACHECKIN_SYNC_API_KEYS"
 
 ACHECKIN_TIMEOUT_MS = 5000
-"""ACheckin waits 5 s for an answer; the busy timeout must stay well below it."""
+"""ACheckin waits 5 s for a response, so the busy timeout must stay well below it."""
 
 
 @dataclasses.dataclass(frozen=True)

@@ -1,11 +1,11 @@
 """The copy rule: merging a repeated delivery of a check-in into the stored one.
 
 Copies share (workspace_id, user_id, checkin_timestamp, webhook_type). The stored
-`working_group` never depends on arrival order: when only one copy carries a valid
-group it is kept; when copies carry different groups, the smallest (begin, end) is
-kept and `working_group_conflict` lists every distinct group seen, sorted. Other
-fields keep the first known value; a field still unknown is filled from a later copy,
-and unknown fields in `extra` are added the same way.
+`working_group` never depends on arrival order. When only one copy carries a valid
+group, that group is kept. When copies carry different groups, the smallest
+(begin, end) is kept and `working_group_conflict` lists every distinct group seen,
+sorted. Other fields keep the first known value, and a field still unknown is filled
+from a later copy. Keys of `extra` are added the same way.
 """
 
 from __future__ import annotations

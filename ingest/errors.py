@@ -12,7 +12,7 @@ The hierarchy, with the HTTP status the receiver sends for each::
     └── StoreUnavailable       503   the database is locked, full or failing, so the
                                      delivery was not stored and the sender should retry
 
-`message` is Vietnamese (NFC) and comes first in every answer; `message_en` is its
+`message` is Vietnamese (NFC) and comes first in every response; `message_en` is its
 English form. `str(error)` is the English message, for logs and tracebacks.
 """
 
@@ -60,7 +60,7 @@ class Problem:
 class UnreadableDelivery(IngestError):
     """Raised for an authorised delivery that cannot be kept as a check-in.
 
-    `problems` lists every reason found, so the quarantine row and the answer name
+    `problems` lists every reason found, so the quarantine row and the response name
     them all at once.
     """
 

@@ -129,9 +129,9 @@ def parse_delivery(body: bytes, webhook_type_header: str | None, now_ms: int) ->
     """Decode and normalise one delivery's body and `X-WEBHOOK-TYPE` header.
 
     `now_ms` is the receiver's clock (Unix ms); a check-in more than a day after it is
-    rejected. Raises NotJson when the body is not a JSON object and
-    UnreadableDelivery when the type or a needed field is unusable; both list every
-    problem found.
+    rejected. Raises NotJson when the body is not a JSON object, and
+    UnreadableDelivery when the type or a needed field is unusable. Both errors list
+    every problem found.
     """
     problems: list[Problem] = []
 
@@ -193,7 +193,7 @@ def text_to_minutes(text: str) -> int:
 
 
 def is_unspecified(value: object) -> bool:
-    """Whether a value is ACheckin's `Không xác định`, in any case, form or padding."""
+    """Return whether a value is ACheckin's `Không xác định`, in any case, form or padding."""
     if not isinstance(value, str):
         return False
     return unicodedata.normalize("NFC", value).strip().casefold() == _UNSPECIFIED_KEY

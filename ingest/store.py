@@ -2,7 +2,7 @@
 
 One connection writes, under a lock, in batches: `write_batch` runs a batch of
 deliveries in one transaction and commits it (WAL, `synchronous=FULL`) before it
-returns, so a caller may answer 2xx only after `write_batch` returned its result.
+returns, so a caller may respond 2xx only after `write_batch` returned its result.
 `ingest.writer.GroupCommitWriter` feeds it from the HTTP handlers. Reads use one
 connection per thread, so jobs can read while deliveries are written.
 
@@ -37,7 +37,7 @@ _PAGE_ROWS = 5000
 
 
 class Outcome(enum.StrEnum):
-    """What a delivery did to the store."""
+    """The effect of one delivery on the store."""
 
     STORED = "stored"
     UPDATED = "updated"

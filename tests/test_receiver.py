@@ -159,9 +159,9 @@ def test_duplicate_copies_either_order(live_server, first_has_group):
     with_group = make_delivery(working_group={"begin": 830, "end": 1730})
     copies = [with_group, plain] if first_has_group else [plain, with_group]
 
-    answers = [live_server.post_delivery(body) for body in copies]
+    responses = [live_server.post_delivery(body) for body in copies]
 
-    assert [r.status_code for r in answers] == [200, 200]
+    assert [r.status_code for r in responses] == [200, 200]
     assert count(live_server, "checkins") == 1
     assert count(live_server, "deliveries") == 2
     assert query(live_server, "SELECT working_group_begin FROM checkins") == [("08:30",)]
@@ -283,14 +283,14 @@ def test_locked_database_503_then_retry_stored(start_server, caplog):
     blocker = sqlite3.connect(server.store_path, isolation_level=None)
     blocker.execute("BEGIN IMMEDIATE")
 
-    refused = server.post_delivery(make_delivery())
+    rejected = server.post_delivery(make_delivery())
     blocker.execute("ROLLBACK")
     blocker.close()
     retried = server.post_delivery(make_delivery())
 
-    assert refused.status_code == 503
-    assert refused.headers["Retry-After"] == "1"
-    assert "locked" in refused.json()["error_en"]
+    assert rejected.status_code == 503
+    assert rejected.headers["Retry-After"] == "1"
+    assert "locked" in rejected.json()["error_en"]
     assert any("NOT stored" in r.getMessage() for r in caplog.records if r.levelno == logging.ERROR)
     assert retried.status_code == 200
     assert retried.json()["outcome"] == "stored"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import json
 import sqlite3
@@ -10,9 +11,10 @@ import pytest
 from conftest import FIXED_NOW_MS, local_ms, make_delivery
 
 import ingest.store
-from ingest.errors import UnreadableDelivery
+from ingest.errors import StoreUnavailable, UnreadableDelivery
 from ingest.payload import parse_delivery
 from ingest.store import AcceptDelivery, Outcome, QuarantineDelivery, Store, WriteResult
+from ingest.writer import GroupCommitWriter
 
 MONDAY_0755 = local_ms(2026, 11, 2, 7, 55)
 
@@ -272,7 +274,7 @@ def test_locked_database_stores_nothing(tmp_path):
     blocker = sqlite3.connect(store.path, isolation_level=None)
     blocker.execute("BEGIN IMMEDIATE")
 
-    with pytest.raises(ingest.store.StoreUnavailable) as caught:
+    with pytest.raises(StoreUnavailable) as caught:
         accept(store, make_delivery())
 
     blocker.execute("ROLLBACK")
@@ -280,3 +282,41 @@ def test_locked_database_stores_nothing(tmp_path):
     assert "locked" in caught.value.message_en
     assert list(store.checkins_between(0, 2**62)) == []
     store.close()
+
+
+def stored_item(body: dict) -> AcceptDelivery:
+    raw = json.dumps(body).encode()
+    return AcceptDelivery(delivery=parse_delivery(raw, "CHECKIN", FIXED_NOW_MS), body=raw, headers={}, received_at_ms=FIXED_NOW_MS)
+
+
+def test_writer_commits_submitted_items(store):
+    writer = GroupCommitWriter(store)
+    writer.start()
+
+    async def submit_all():
+        bodies = [make_delivery(checkin_timestamp=MONDAY_0755 + n) for n in range(50)]
+        return await asyncio.gather(*(writer.submit(stored_item(body)) for body in bodies))
+
+    results = asyncio.run(submit_all())
+    writer.stop()
+
+    assert [result.outcome for result in results] == [Outcome.STORED] * 50
+    assert len(list(store.checkins_between(0, 2**62))) == 50
+
+
+def test_writer_full_queue_rejects(store):
+    writer = GroupCommitWriter(store, max_queued=0)
+    writer.start()
+
+    with pytest.raises(StoreUnavailable) as caught:
+        asyncio.run(writer.submit(stored_item(make_delivery())))
+
+    writer.stop()
+    assert "overloaded" in caught.value.message_en
+
+
+def test_stopped_writer_rejects(store):
+    writer = GroupCommitWriter(store)
+
+    with pytest.raises(StoreUnavailable):
+        asyncio.run(writer.submit(stored_item(make_delivery())))
