@@ -302,8 +302,8 @@ def _retry_after_seconds(response: requests.Response) -> float | None:
 
 
 def _path(endpoint: str) -> str:
-    """Return the URL path of `endpoint`, for messages (never a key or token)."""
-    return requests.utils.urlparse(endpoint).path
+    """Return the URL path of `endpoint` for logs and messages, without the spreadsheet key."""
+    return re.sub(r"/spreadsheets/[^/:]+", "/spreadsheets/<key>", requests.utils.urlparse(endpoint).path)
 
 
 class SheetsClient:
@@ -848,6 +848,8 @@ def _pack(items: Iterable[Any], envelope: Callable[[list[Any]], Any], limit: int
     size = empty
     for item in items:
         item_bytes = len(encode_json(item)) + 1
+        if empty + item_bytes > limit:
+            raise ValueError(f"one request part needs {item_bytes} bytes, more than a request of {limit} bytes may carry")
         if groups[-1] and size + item_bytes > limit:
             groups.append([])
             size = empty

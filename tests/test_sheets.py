@@ -704,3 +704,13 @@ def test_export_to_sheets_loads_key_from_environment(fake: FakeSheets, key_file:
     assert result.tabs == (DAILY_TAB,)
     assert sessions[0].service_account_email == SERVICE_ACCOUNT_EMAIL
     assert list(sessions[0].scopes) == list(sheets.SCOPES)
+
+
+def test_retry_log_omits_spreadsheet_key(exporter: Exporter, fake: FakeSheets, caplog: pytest.LogCaptureFixture) -> None:
+    fake.fail_next(1, 503)
+
+    with caplog.at_level("INFO", logger="exporters.sheets"):
+        exporter.export([daily_table(employee_rows(1))])
+
+    assert "retry 1" in caplog.text
+    assert SPREADSHEET_ID not in caplog.text
