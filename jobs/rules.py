@@ -26,6 +26,7 @@ import unicodedata
 from collections.abc import Iterable, Sequence
 from zoneinfo import ZoneInfo
 
+from ingest.payload import is_unspecified
 from jobs.calendar import Calendar
 from jobs.figures import (
     Checkin,
@@ -194,7 +195,8 @@ def is_valid_working_group(group: WorkingGroup) -> bool:
 
 
 def _office_key(office: str | None) -> str | None:
-    if office is None:
+    """Return the office as compared with the config's: NFC, trimmed, None when unknown."""
+    if office is None or is_unspecified(office):
         return None
     office = unicodedata.normalize("NFC", office).strip()
     return office or None

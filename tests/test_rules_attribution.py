@@ -45,7 +45,7 @@ def test_window_end_edge_inside_and_one_ms_after() -> None:
     assert work_dates(checkins, rules) == ["2026-11-23", "2026-11-24", "2026-11-24"]
 
 
-def test_window_end_past_midnight_keeps_checkin_on_shift_date() -> None:
+def test_window_end_past_midnight() -> None:
     rules = policy(default_shift=shift(800, 2000, (1200, 1300)))
     checkins = scans("2026-11-27 19:55", "2026-11-28 02:00:00", "2026-11-28 02:00:00.001")
 
@@ -60,7 +60,7 @@ def test_checkin_in_no_window_belongs_to_own_date() -> None:
     ]
 
 
-def test_night_then_day_shift_07_00_closes_07_01_opens() -> None:
+def test_night_then_day_shift_handover() -> None:
     checkins = [
         scan("2026-11-25 18:55", group=(1900, 700)),
         scan("2026-11-26 07:00:00"),
@@ -100,7 +100,7 @@ def test_working_group_at_checkout_points_at_previous_night() -> None:
     assert work_dates(checkins) == ["2026-11-25", "2026-11-25"]
 
 
-def test_working_group_after_midnight_carried_at_2345_points_at_next_date() -> None:
+def test_working_group_after_midnight() -> None:
     checkins = [scan("2026-11-25 23:45", group=(30, 830)), scan("2026-11-26 08:40")]
     result = figures(checkins, "2026-11-26")
 
@@ -112,13 +112,13 @@ def test_working_group_after_midnight_carried_at_2345_points_at_next_date() -> N
     assert figures(checkins, "2026-11-25").status is Status.ABSENT
 
 
-def test_working_group_outside_every_window_points_at_own_date() -> None:
+def test_working_group_outside_windows() -> None:
     checkins = [scan("2026-11-29 20:00", group=(800, 1000))]
 
     assert local(plan(checkins, "2026-11-29").shift.begin_ms) == "2026-11-29 08:00:00"
 
 
-def test_working_group_prefers_own_date_when_two_windows_contain() -> None:
+def test_working_group_prefers_own_date() -> None:
     # 08:00–23:00 has windows 05:00 to 05:00 the next day, so at 05:00:00 on Monday
     # Sunday's window and Monday's both contain the check-in: its own date comes first.
     checkins = [scan("2026-11-30 05:00:00", group=(800, 2300))]

@@ -59,7 +59,7 @@ def test_missing_checkout_earns_configured_fraction() -> None:
     assert figures(scans("2026-11-23 07:58"), "2026-11-23", rules).workday == 0.5
 
 
-def test_missing_checkout_on_rest_day_earns_nothing_but_needs_explanation() -> None:
+def test_missing_checkout_on_rest_day() -> None:
     rules = policy(missing_checkout_fraction=0.5)
     result = figures(scans("2026-11-29 09:00"), "2026-11-29", rules)
 
@@ -267,7 +267,7 @@ def test_configured_floor_and_step_apply() -> None:
     assert figures(scans("2026-11-23 08:00", "2026-11-23 19:29"), "2026-11-23", rules).overtime_minutes == 120
 
 
-def test_rest_day_all_time_at_work_is_dayoff_overtime() -> None:
+def test_rest_day_overtime_dayoff() -> None:
     result = figures(scans("2026-11-29 09:00", "2026-11-29 12:10"), "2026-11-29")
 
     assert result.kind is DateKind.REST
@@ -280,7 +280,7 @@ def test_rest_day_all_time_at_work_is_dayoff_overtime() -> None:
     assert result.workday == 0.0
 
 
-def test_holiday_all_time_at_work_is_holiday_overtime_less_break() -> None:
+def test_holiday_overtime_less_break() -> None:
     result = figures(scans("2026-11-24 08:30", "2026-11-24 17:00"), "2026-11-24")
 
     assert result.kind is DateKind.HOLIDAY
@@ -313,7 +313,7 @@ def test_night_shift_into_holiday_keeps_credit() -> None:
     assert result.overtime_over_daily_cap is False
 
 
-def test_night_shift_out_of_holiday_spills_into_dayoff_kind() -> None:
+def test_night_shift_leaving_holiday() -> None:
     checkins = [scan("2026-11-24 21:58", group=(2200, 600)), scan("2026-11-25 06:00")]
     result = figures(checkins, "2026-11-24")
 
@@ -390,7 +390,7 @@ def test_night_overtime_of_kind_under_floor_is_zero() -> None:
         ("2026-11-23 13:00", "2026-11-23 17:00", 0.5),
     ],
 )
-def test_workday_full_at_75_half_at_37_5_percent(first_in: str, last_out: str, workday: float) -> None:
+def test_workday_thresholds(first_in: str, last_out: str, workday: float) -> None:
     assert figures(scans(first_in, last_out), "2026-11-23").workday == workday
 
 
@@ -415,7 +415,7 @@ def test_workday_zero_when_absent() -> None:
     ("last_out", "over"),
     [("2026-11-23 21:00", False), ("2026-11-23 21:15", True)],
 )
-def test_daily_cap_on_work_day_is_half_normal_hours(last_out: str, over: bool) -> None:
+def test_daily_cap_work_day(last_out: str, over: bool) -> None:
     assert figures(scans("2026-11-23 08:00", last_out), "2026-11-23").overtime_over_daily_cap is over
 
 
@@ -423,7 +423,7 @@ def test_daily_cap_on_work_day_is_half_normal_hours(last_out: str, over: bool) -
     ("last_out", "over"),
     [("2026-11-29 20:00", False), ("2026-11-29 20:01", True)],
 )
-def test_daily_cap_on_rest_day_is_12_hours_of_work(last_out: str, over: bool) -> None:
+def test_daily_cap_rest_day(last_out: str, over: bool) -> None:
     assert figures(scans("2026-11-29 08:00", last_out), "2026-11-29").overtime_over_daily_cap is over
 
 

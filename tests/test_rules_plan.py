@@ -88,7 +88,7 @@ def test_kind_makeup_uses_assigned_shift_of_that_weekday() -> None:
     assert local(result.shift_begin_ms) == "2026-11-29 09:00:00"
 
 
-def test_kind_makeup_day_is_rest_for_who_never_works_that_weekday() -> None:
+def test_kind_makeup_day_rest_off_weekday() -> None:
     rules = policy(user_shifts={"u1": MON_TO_FRI_SHIFT}, holidays=edits(makeup_work_days={day("2026-11-29"): 6}))
 
     assert figures([], "2026-11-29", rules, user_id="u1").kind is REST
@@ -270,7 +270,7 @@ def test_shift_working_group_not_a_time_ignored() -> None:
     assert result.shift_source is ShiftSource.DEFAULT
 
 
-def test_shift_working_group_takes_workday_and_break_of_assigned() -> None:
+def test_shift_working_group_inherits_assigned() -> None:
     rules = policy(user_shifts={"u1": shift(800, 1200, (1000, 1015), workday=0.5)})
     result = figures([scan("2026-11-23 08:55", group=(900, 1300))], "2026-11-23", rules, user_id="u1")
     placed = plan([scan("2026-11-23 08:55", group=(900, 1300))], "2026-11-23", rules, user_id="u1").shift
@@ -280,7 +280,7 @@ def test_shift_working_group_takes_workday_and_break_of_assigned() -> None:
     assert result.shift_normal_minutes == 240 - 15
 
 
-def test_shift_working_group_on_rest_day_takes_default_values() -> None:
+def test_shift_working_group_inherits_default() -> None:
     placed = plan([scan("2026-11-29 06:55", group=(700, 1600))], "2026-11-29").shift
 
     assert placed.workday == 1.0
@@ -312,7 +312,7 @@ def test_shift_conflict_from_copies_reported_on_the_date() -> None:
     assert figures(checkins, "2026-11-23").conflict == "copies differ"
 
 
-def test_shift_copies_with_and_without_working_group_keep_it() -> None:
+def test_shift_copies_keep_working_group() -> None:
     checkins = [scan("2026-11-23 08:55"), scan("2026-11-23 08:55", group=(900, 1800))]
     result = figures(checkins, "2026-11-23")
 
@@ -330,8 +330,8 @@ def test_shift_copies_with_different_working_groups_keep_smaller() -> None:
 
 
 def test_shift_conflict_across_dates() -> None:
-    # The day shift of 25/11 comes first; a night working_group carried by a
-    # check-out at 06:10 on 26/11 points back at 25/11 and is ignored there.
+    # The day shift of 25/11 comes first. A night working_group carried by a
+    # check-out at 06:10 on 26/11 points back at 25/11, so it is ignored there.
     checkins = [scan("2026-11-25 07:55", group=(800, 1700)), scan("2026-11-26 06:10", group=(2200, 600))]
     result = figures(checkins, "2026-11-25")
 
@@ -359,3 +359,11 @@ def test_on_weekday_of_makeup_day_follows_its_weekday() -> None:
     rules = policy(holidays=edits(makeup_work_days={day("2026-11-29"): 2}))
 
     assert figures([], "2026-11-29", rules).on_weekday is True
+
+
+@pytest.mark.parametrize("unknown", ["", "  ", "Không xác định", "không xác định "])
+def test_shift_office_unknown_values_skipped(unknown: str) -> None:
+    rules = policy(office_shifts={"Hà Nội": shift(700, 1600)})
+    checkins = [scan("2026-11-20 07:00", office="Hà Nội"), scan("2026-11-23 07:00", office=unknown)]
+
+    assert figures(checkins, "2026-11-23", rules).office_location == "Hà Nội"

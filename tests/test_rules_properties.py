@@ -66,7 +66,7 @@ def test_attribute_agrees_with_compute_days(week: list[Checkin]) -> None:
 
 @PROPERTY_SETTINGS
 @given(weeks, st.integers(min_value=0, max_value=len(DATES) - 1))
-def test_one_date_alone_equals_the_same_date_in_a_range(week: list[Checkin], position: int) -> None:
+def test_single_date_equals_range(week: list[Checkin], position: int) -> None:
     date = DATES[position]
 
     assert compute_days(week, [date], POLICY, CALENDAR, NOW_MS) == [
