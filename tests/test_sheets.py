@@ -392,8 +392,7 @@ def test_every_request_is_under_two_megabytes(exporter: Exporter, fake: FakeShee
 
 def test_large_payload_is_split_into_requests_that_fit(fake: FakeSheets) -> None:
     tables = [daily_table(employee_rows(60), fills={(row, "date"): Fill.HOLIDAY for row in range(0, 180, 2)})]
-    whole, split = Exporter(fake, []), None
-    whole.export(tables)
+    Exporter(fake, []).export(tables)
     expected = snapshot(fake)
     fake.spreadsheets[SPREADSHEET_ID].sheets = fake.spreadsheets[SPREADSHEET_ID].sheets[:1]
     requests_before = len(fake.requests)
