@@ -163,13 +163,15 @@ class RetryPolicy:
     initial_delay_s * 2**(n-1))], but never shorter than the server's Retry-After.
     A Retry-After longer than `max_delay_s` ends the call at once, since waiting
     would hold the scheduler's tick. Each attempt waits at most `timeout_s` for a
-    response.
+    response, and one client (one export) sleeps at most `sleep_budget_s` in all
+    before it gives up.
     """
 
     max_attempts: int = 5
     initial_delay_s: float = 1.0
     max_delay_s: float = 32.0
     timeout_s: float = 60.0
+    sleep_budget_s: float = 120.0
 
     def __post_init__(self) -> None:
         if self.max_attempts < 1:
@@ -178,6 +180,8 @@ class RetryPolicy:
             raise ValueError(f"need 0 <= initial_delay_s <= max_delay_s, got {self.initial_delay_s} and {self.max_delay_s}")
         if self.timeout_s <= 0:
             raise ValueError(f"timeout_s must be positive, got {self.timeout_s}")
+        if self.sleep_budget_s < 0:
+            raise ValueError(f"sleep_budget_s must not be negative, got {self.sleep_budget_s}")
 
 
 def credentials_path(credentials_file: Path | None, environ: Mapping[str, str] = os.environ) -> Path:
@@ -231,6 +235,7 @@ class _RetryingHTTPClient(HTTPClient):
         self._rng = rng
         self.calls = 0
         """Attempts sent, retries included."""
+        self.slept_s = 0.0
 
     def request(self, method: str, endpoint: str, *args: Any, **kwargs: Any) -> requests.Response:
         retry_after: float | None = None
@@ -263,7 +268,7 @@ class _RetryingHTTPClient(HTTPClient):
                 failure = exc
 
             delay = self._delay(attempt, retry_after)
-            if attempt == self._retry.max_attempts or delay is None:
+            if attempt == self._retry.max_attempts or delay is None or self.slept_s + delay > self._retry.sleep_budget_s:
                 raise SheetsUnavailableError(
                     f"Google Sheets did not accept {method.upper()} {_path(endpoint)} after {attempt} attempts "
                     f"(last: {failure}); the export stays pending and runs again later",
@@ -272,6 +277,7 @@ class _RetryingHTTPClient(HTTPClient):
                 ) from failure
             logger.warning("Sheets call %s %s failed (%s), retry %d in %.2f s", method.upper(), _path(endpoint), failure, attempt, delay)
             self._sleep(delay)
+            self.slept_s += delay
         raise AssertionError("unreachable: the loop returns or raises")
 
     def _delay(self, attempt: int, retry_after: float | None) -> float | None:

@@ -713,3 +713,14 @@ def test_retry_log_omits_spreadsheet_key(exporter: Exporter, fake: FakeSheets, c
 
     assert "retry 1" in caplog.text
     assert SPREADSHEET_ID not in caplog.text
+
+
+def test_sleep_budget_ends_retries_early(exporter: Exporter, fake: FakeSheets) -> None:
+    retry = RetryPolicy(max_attempts=10, initial_delay_s=0.004, max_delay_s=0.004, timeout_s=1, sleep_budget_s=0.01)
+    fake.fail_next(10, 429, retry_after="0.004")
+
+    with pytest.raises(SheetsUnavailableError) as raised:
+        exporter.export([daily_table(employee_rows(1))], retry=retry)
+
+    assert raised.value.attempts == 3
+    assert sum(exporter.sleeps) <= 0.01
