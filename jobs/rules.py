@@ -21,6 +21,7 @@ from __future__ import annotations
 import bisect
 import dataclasses
 import datetime as dt
+import functools
 import logging
 import unicodedata
 from collections.abc import Iterable, Sequence
@@ -74,7 +75,8 @@ class LocalDays:
         self.zone = zone
         self.first = first
         self.dates = [first + dt.timedelta(days=offset) for offset in range(count)]
-        self.midnights = [_local_instant(zone, first + dt.timedelta(days=offset), 0) for offset in range(count + 1)]
+        first_ordinal = first.toordinal()
+        self.midnights = [_midnight(zone, first_ordinal + offset) for offset in range(count + 1)]
         self.regular = [self.midnights[i + 1] - self.midnights[i] == DAY_MS for i in range(count)]
 
     def __len__(self) -> int:
@@ -94,6 +96,12 @@ class LocalDays:
         if self.regular[index]:
             return self.midnights[index] + minute * MINUTE_MS
         return _local_instant(self.zone, self.dates[index], minute)
+
+
+@functools.lru_cache(maxsize=65_536)
+def _midnight(zone: ZoneInfo, ordinal: int) -> int:
+    """Return the Unix ms at which the local date with proleptic `ordinal` begins; cached across calls."""
+    return _local_instant(zone, dt.date.fromordinal(ordinal), 0)
 
 
 def _local_instant(zone: ZoneInfo, date: dt.date, minute: int) -> int:
