@@ -157,7 +157,7 @@ class SheetsUnavailableError(SheetsError):
 
 @dataclasses.dataclass(frozen=True)
 class RetryPolicy:
-    """How hard one API call tries: capped exponential backoff with full jitter.
+    """The retry rules of API calls: capped exponential backoff with full jitter.
 
     The wait before retry n (1-based) is uniform in [0, min(max_delay_s,
     initial_delay_s * 2**(n-1))], but never shorter than the server's Retry-After.
