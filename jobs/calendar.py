@@ -1,6 +1,6 @@
 """The firm's holiday calendar: statutory holidays, nghỉ bù from the firm's week, edits.
 
-Statutory holidays come from the `holidays` package (0.109 or later, which knows
+Statutory holidays come from the `holidays` package (0.109 or later, which lists
 Ngày Văn hóa Việt Nam on 24/11 from 2026), asked with `observed=False`. Two things
 it would add are dropped on purpose:
 
@@ -26,7 +26,6 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import hashlib
-import logging
 from collections.abc import Iterable
 
 import holidays
@@ -34,23 +33,21 @@ import holidays
 from jobs.figures import HolidayKind
 from jobs.policy import AttendancePolicy
 
-logger = logging.getLogger(__name__)
-
 COUNTRY = "VN"
 
 _PACKAGE_LANGUAGES = {"vi": "vi", "en": "en_US"}
 
 _SWAP_DAY_PREFIX = "Day off (substituted from"
-"""How the package (English names) labels a public-sector swap day."""
+"""Start of the package's English name for a public-sector swap day."""
 
 _NAME_SEPARATOR = "; "
-"""How the package joins the names of two holidays that fall on one date."""
+"""Separator the package puts between the names of two holidays on one date."""
 
 _COMPENSATORY_NAMES = {"vi": "{name} (nghỉ bù)", "en": "{name} (compensatory day off)"}
 _EXTRA_PAID_NAMES = {"vi": "Ngày nghỉ có hưởng lương của công ty", "en": "Paid holiday granted by the firm"}
 
 _LOOKAHEAD_DAYS = 60
-"""How far past a year's end a nghỉ bù is searched for; weeks more than ever needed."""
+"""Days after a holiday searched for its nghỉ bù: a firm with one work day a week needs 7 at most."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -92,7 +89,7 @@ class Calendar:
         A nghỉ bù is named after the statutory holiday it replaces.
         """
         if language not in _PACKAGE_LANGUAGES:
-            raise ValueError(f"Unknown language {language!r}: use 'vi' or 'en'.")
+            raise ValueError(f"Invalid language {language!r}: expected 'vi' or 'en'.")
 
         kind = self.holiday_kind(date)
         if kind is None:
@@ -109,8 +106,8 @@ class Calendar:
         """Return a stable hash of every date-kind fact of `years`.
 
         It covers holiday kinds, extra unpaid days off and make-up work days (with
-        their weekday), so it changes exactly when a recomputation could give other
-        figures. Holiday names are left out: renaming a holiday changes no figure.
+        their weekday), so it changes whenever the calendar could change a figure.
+        Holiday names are left out because renaming a holiday changes no figure.
         """
         lines = []
         for year in sorted(set(years)):
@@ -159,7 +156,7 @@ class Calendar:
         for date in self._edits.extra_paid:
             if date.year == year:
                 kinds[date] = HolidayKind.EXTRA_PAID
-        for date, _replaced in compensates.items():
+        for date in compensates:
             if date.year == year and date not in removed:
                 kinds[date] = HolidayKind.COMPENSATORY
         for date in statutory:
