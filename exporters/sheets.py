@@ -213,7 +213,7 @@ def load_credentials(path: Path) -> service_account.Credentials:
 def spreadsheet_id_from(reference: str) -> str:
     """Return the spreadsheet key of `reference`, a bare key or a spreadsheet URL."""
     reference = reference.strip()
-    if re.fullmatch(r"[A-Za-z0-9_-]{20,}", reference):
+    if re.fullmatch(r"[A-Za-z0-9_-]+", reference):
         return reference
     try:
         return extract_id_from_url(reference)

@@ -519,6 +519,12 @@ def test_spreadsheet_is_named_by_key_or_url(reference: str) -> None:
     assert sheets.spreadsheet_id_from(reference) == SPREADSHEET_ID
 
 
+@pytest.mark.parametrize("reference", ["", "Chấm công tháng 11", "https://docs.google.com/document/d/"])
+def test_spreadsheet_reference_rejects_other_text(reference: str) -> None:
+    with pytest.raises(SheetsConfigError):
+        sheets.spreadsheet_id_from(reference)
+
+
 def test_spreadsheet_reference_must_be_key_or_url() -> None:
     with pytest.raises(SheetsConfigError, match="neither a spreadsheet key nor a URL"):
         sheets.spreadsheet_id_from("Chấm công tháng 11")
