@@ -291,7 +291,12 @@ class _Planner:
         return plans
 
     def _offices(self, scans: Sequence[_Scan]) -> list[str | None]:
-        """Return U's office on each date: the latest known office at or before the date's end."""
+        """Return U's office on each date: the latest known office at or before the date's end.
+
+        NOTE: the lookback has no limit, so a date's office can come from a check-in
+        older than three days before it. The caller stays idempotent only if it
+        passes the latest earlier check-in that carries an office.
+        """
         offices: list[str | None] = []
         current: str | None = None
         position = 0
