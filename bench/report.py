@@ -272,5 +272,7 @@ def _sheets_details(figures: dict[str, Any]) -> list[str]:
     for size in figures["sizes"]:
         kinds = ", ".join(f"{kind} {count}" for kind, count in size["calls_by_kind"].items())
         lines.append(f"| {size['employees']} | {size['calls']} | {kinds} | {size['bytes_total']:,} | {size['max_request_bytes']:,} |")
-    lines.append("")
+    lines += ["", "First export of the month (new tabs): " + "; ".join(
+        f"{size['employees']} employees: {size['calls']} calls, {size['bytes_total']:,} bytes, largest {size['max_request_bytes']:,}"
+        for size in figures["first"]) + ".", ""]
     return lines

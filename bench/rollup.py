@@ -1,0 +1,166 @@
+"""Rollup figures: a full recompute against one SQL GROUP BY, and an incremental day."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import json
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from bench.dataset import Dataset, day_bodies, generate, local_ms, make_employees
+from bench.profiles import top_entries
+from bench.servers import REPO
+
+PROFILE_EMPLOYEES = 100
+"""The full rollup is profiled on this many employees (same days): cProfile doubles its time."""
+
+
+@dataclasses.dataclass(frozen=True)
+class TaskRun:
+    """One `bench.task` process: wall and CPU seconds of the task, peak RSS of the process."""
+
+    seconds: float
+    cpu_seconds: float
+    max_rss_mb: float
+    rows: int | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class RollupFigures:
+    """The rollup's figures on one generated dataset."""
+
+    description: str
+    employees: int
+    days: int
+    checkins: int
+    generate_seconds: float
+    groupby: TaskRun
+    full: TaskRun
+    write_day: TaskRun
+    incremental: TaskRun
+    profile_scope: str
+    profile: list[str]
+
+    @property
+    def full_vs_groupby(self) -> float:
+        """The goal's ratio, on wall-clock time: at most 3."""
+        return round(self.full.seconds / self.groupby.seconds, 1)
+
+    @property
+    def full_vs_groupby_cpu(self) -> float:
+        """The same ratio on CPU time, which other work on the machine disturbs less."""
+        return round(self.full.cpu_seconds / self.groupby.cpu_seconds, 1)
+
+
+def measure(workdir: Path, employees: int, days: int) -> RollupFigures:
+    """Generate the dataset, then time the GROUP BY, the full rollup and one incremental day."""
+    database = workdir / f"rollup-{employees}x{days}.db"
+    _remove_database(database)
+    started = time.perf_counter()
+    dataset = generate(database, employees, days)
+    generate_seconds = round(time.perf_counter() - started, 1)
+
+    new_day = dataset.last_day + dt.timedelta(days=1)
+    full_now_ms = local_ms(new_day, 6 * 60)
+    incremental_now_ms = local_ms(new_day + dt.timedelta(days=1), 6 * 60)
+
+    groupby = run_task("groupby", {"database": str(database)})
+    full = run_task("rollup", {"database": str(database), "now_ms": full_now_ms})
+    write_day = _write_day(database, employees, new_day)
+    incremental = run_task("rollup", {"database": str(database), "now_ms": incremental_now_ms})
+    profile_scope, profile = _profile(workdir, min(employees, PROFILE_EMPLOYEES), days)
+
+    return RollupFigures(
+        description=_description(dataset, new_day),
+        employees=employees,
+        days=dataset.days,
+        checkins=dataset.checkins,
+        generate_seconds=generate_seconds,
+        groupby=groupby,
+        full=full,
+        write_day=write_day,
+        incremental=incremental,
+        profile_scope=profile_scope,
+        profile=profile,
+    )
+
+
+def run_task(name: str, arguments: dict[str, Any], profile: Path | None = None) -> TaskRun:
+    """Run `python -m bench.task` and return its measurements."""
+    command = [sys.executable, "-m", "bench.task", name, json.dumps(arguments)]
+    if profile is not None:
+        command += ["--profile", str(profile)]
+    output = subprocess.run(command, cwd=REPO, capture_output=True, text=True)
+    if output.returncode != 0:
+        raise RuntimeError(f"bench.task {name} failed with {output.returncode}:\n{output.stderr[-3000:]}")
+    values = json.loads(output.stdout.strip().splitlines()[-1])
+    return TaskRun(values["seconds"], values["cpu_seconds"], values["max_rss_mb"], values.get("rows"))
+
+
+def _write_day(database: Path, employees: int, day: dt.date) -> TaskRun:
+    """Store one day of check-ins (an in and an out per employee) through `Store.write_batch`.
+
+    Batches of 50 stand for the group commits of a busy morning.
+    """
+    import resource
+
+    from ingest.payload import parse_delivery
+    from ingest.store import AcceptDelivery, Store
+
+    store = Store.open(database)
+    now_ms = local_ms(day + dt.timedelta(days=1), 0)
+    items = [
+        AcceptDelivery(
+            delivery=parse_delivery(body, "CHECKIN", now_ms),
+            body=body,
+            headers={"content-type": "application/json", "x-webhook-type": "CHECKIN"},
+            received_at_ms=now_ms,
+        )
+        for body in day_bodies(make_employees(employees), day)
+    ]
+    before = resource.getrusage(resource.RUSAGE_SELF)
+    started = time.perf_counter()
+    for first in range(0, len(items), 50):
+        store.write_batch(items[first:first + 50])
+    seconds = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_SELF)
+    store.close()
+    cpu = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
+    return TaskRun(round(seconds, 3), round(cpu, 3), round(after.ru_maxrss / 1024, 1), len(items))
+
+
+def _profile(workdir: Path, employees: int, days: int) -> tuple[str, list[str]]:
+    database = workdir / f"rollup-profile-{employees}x{days}.db"
+    _remove_database(database)
+    dataset = generate(database, employees, days)
+    profile_path = workdir / "rollup-full.prof"
+    now_ms = local_ms(dataset.last_day + dt.timedelta(days=1), 6 * 60)
+    run_task("rollup", {"database": str(database), "now_ms": now_ms}, profile=profile_path)
+    scope = f"{employees} employees × {dataset.days} days, {dataset.checkins:,} check-ins, cProfile, wall-clock timer"
+    return scope, top_entries(profile_path, 30)
+
+
+def _description(dataset: Dataset, new_day: dt.date) -> str:
+    return (
+        f"Dataset: {dataset.checkins:,} check-ins of {dataset.employees} employees from {dataset.first_day} to "
+        f"{dataset.last_day} ({dataset.days} days), made by `bench/dataset.py` and bulk-inserted into the store's "
+        "own schema (`Store.open`, then `executemany`), not through the write path. "
+        "Baseline: one `CREATE TABLE … AS SELECT … GROUP BY workspace_id, user_id, local date` with min, max "
+        "and count of the CHECKINs, committed with synchronous=FULL. Full rollup: `jobs.rollup.run_rollup` on a "
+        f"database without rollup state, at {new_day} 06:00 local, so every month of every employee is computed "
+        "(one row per employee and date of each month they appear in). Incremental: an in and an out for each "
+        f"employee on {new_day} stored through `Store.write_batch` in batches of 50, then `run_rollup` at "
+        f"{new_day + dt.timedelta(days=1)} 06:00 (the dates around the new check-ins and the dates still open). "
+        "Each timed step runs in a process of its own (`bench/task.py`); max RSS is that process's peak, imports "
+        "included."
+    )
+
+
+def _remove_database(database: Path) -> None:
+    for path in database.parent.glob(database.name + "*"):
+        path.unlink()

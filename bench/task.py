@@ -1,0 +1,141 @@
+"""One measured task in a fresh process, so its peak memory is its own.
+
+    python -m bench.task TASK ARGUMENTS_JSON [--profile FILE]
+
+prints one JSON object: `seconds` (wall clock of the task alone, after imports and
+set-up), `cpu_seconds` (user + system CPU time of the same span, which other work
+on the machine disturbs less), `max_rss_mb` (the process's peak resident memory, imports included) and
+what the task returns. With `--profile`, the task runs under cProfile and the
+statistics go to FILE; its time is then not comparable.
+"""
+
+from __future__ import annotations
+
+import cProfile
+import json
+import pickle
+import resource
+import sqlite3
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from jobs.settings import load_settings
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def rollup(arguments: dict[str, Any]):
+    """Prepare `run_rollup` on the store at `database` at `now_ms`; return the timed call."""
+    from ingest.store import Store
+    from jobs.rollup import run_rollup
+
+    store = Store.open(Path(arguments["database"]))
+    settings = load_settings(REPO / "config.toml", {})
+
+    def call() -> dict[str, Any]:
+        result = run_rollup(store, settings, arguments["now_ms"])
+        return {"rows": result.dates_recomputed, "employees": result.employees, "full": result.full}
+
+    return call
+
+
+def groupby(arguments: dict[str, Any]):
+    """Prepare the baseline: one GROUP BY of the check-ins into a table, committed with FULL."""
+    conn = sqlite3.connect(arguments["database"], isolation_level=None)
+    conn.execute("PRAGMA journal_mode = WAL")
+    conn.execute("PRAGMA synchronous = FULL")
+
+    def call() -> dict[str, Any]:
+        conn.execute("BEGIN IMMEDIATE")
+        conn.execute("DROP TABLE IF EXISTS bench_daily")
+        conn.execute(
+            "CREATE TABLE bench_daily AS SELECT workspace_id, user_id,"
+            " date(checkin_timestamp / 1000, 'unixepoch', '+7 hours') AS day,"
+            " min(checkin_timestamp) AS first_in_ms, max(checkin_timestamp) AS last_out_ms, count(*) AS checkins"
+            " FROM checkins WHERE webhook_type = 'CHECKIN' GROUP BY workspace_id, user_id, day"
+        )
+        conn.execute("COMMIT")
+        return {"rows": conn.execute("SELECT count(*) FROM bench_daily").fetchone()[0]}
+
+    return call
+
+
+def excel_styled(arguments: dict[str, Any]):
+    """Prepare `write_workbook` of the pickled tables."""
+    from exporters.excel import write_workbook
+
+    tables = pickle.loads(Path(arguments["tables"]).read_bytes())
+    out = Path(arguments["out"])
+
+    def call() -> dict[str, Any]:
+        write_workbook(tables, out, arguments["language"])
+        return {"file_bytes": out.stat().st_size}
+
+    return call
+
+
+def excel_plain(arguments: dict[str, Any]):
+    """Prepare the baseline: openpyxl write-only, the same header and cell values, no styles."""
+    from openpyxl import Workbook
+
+    tables = pickle.loads(Path(arguments["tables"]).read_bytes())
+    out = Path(arguments["out"])
+    language = arguments["language"]
+
+    def call() -> dict[str, Any]:
+        workbook = Workbook(write_only=True)
+        for table in tables:
+            sheet = workbook.create_sheet(table.name(language)[:31])
+            keys = [column.key for column in table.columns]
+            sheet.append([column.label(language) for column in table.columns])
+            for row in table.rows:
+                sheet.append([row.get(key) for key in keys])
+        workbook.save(out)
+        return {"file_bytes": out.stat().st_size}
+
+    return call
+
+
+def excel_load(arguments: dict[str, Any]):
+    """Prepare nothing but loading the pickled tables, to measure what they take in memory."""
+    tables = pickle.loads(Path(arguments["tables"]).read_bytes())
+
+    def call() -> dict[str, Any]:
+        return {"rows": sum(len(table.rows) for table in tables)}
+
+    return call
+
+
+TASKS = {"excel-load": excel_load, "rollup": rollup, "groupby": groupby, "excel-styled": excel_styled, "excel-plain": excel_plain}
+
+
+def main() -> None:
+    name, arguments = sys.argv[1], json.loads(sys.argv[2])
+    profile_path = sys.argv[4] if len(sys.argv) > 4 and sys.argv[3] == "--profile" else None
+    call = TASKS[name](arguments)
+
+    profiler = cProfile.Profile() if profile_path else None
+    before = resource.getrusage(resource.RUSAGE_SELF)
+    cpu_before = before.ru_utime + before.ru_stime
+    started = time.perf_counter()
+    if profiler:
+        outcome = profiler.runcall(call)
+        profiler.dump_stats(profile_path)
+    else:
+        outcome = call()
+    seconds = time.perf_counter() - started
+
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    cpu_seconds = usage.ru_utime + usage.ru_stime - cpu_before
+    print(json.dumps({
+        "seconds": round(seconds, 3),
+        "cpu_seconds": round(cpu_seconds, 3),
+        "max_rss_mb": round(usage.ru_maxrss / 1024, 1),
+        **outcome,
+    }))
+
+
+if __name__ == "__main__":
+    main()
