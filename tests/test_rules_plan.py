@@ -367,3 +367,17 @@ def test_shift_office_unknown_values_skipped(unknown: str) -> None:
     checkins = [scan("2026-11-20 07:00", office="Hà Nội"), scan("2026-11-23 07:00", office=unknown)]
 
     assert figures(checkins, "2026-11-23", rules).office_location == "Hà Nội"
+
+
+def test_shift_assigned_without_weekdays_follows_firm_week() -> None:
+    rules = policy(work_days=frozenset({1, 2, 3, 4, 5}), user_shifts={"u1": shift(700, 1600, (1200, 1300))})
+
+    assert figures([], "2026-11-27", rules, user_id="u1").kind is WORK
+    assert figures([], "2026-11-28", rules, user_id="u1").kind is REST
+
+
+def test_shift_none_means_no_break() -> None:
+    result = figures(scans("2026-11-29 11:00", "2026-11-29 14:00"), "2026-11-29")
+
+    assert result.shift_source is ShiftSource.NONE
+    assert result.time_at_work_minutes == 180
