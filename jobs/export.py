@@ -25,12 +25,14 @@ from exporters.tables import (
     CHECKIN_LOG_TABLE_KEY,
     CHECKIN_LOG_SHEET_NAME,
     DAILY_COLUMNS,
+    DAILY_FROZEN_COLUMNS,
     DAILY_SHEET_NAME,
     DAILY_TABLE_KEY,
     DATE_KIND_LABELS,
     EVENT_COLUMNS,
     EVENT_SHEET_NAME,
     EVENT_TABLE_KEY,
+    GRID_FROZEN_COLUMNS,
     GRID_SHEET_NAME,
     GRID_TABLE_KEY,
     SHIFT_SOURCE_LABELS,
@@ -59,7 +61,6 @@ MONTH_PATTERN = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
 
 TITLE = Label("BẢNG CHẤM CÔNG", "TIMESHEET")
 MONTH_TITLE = Label("Tháng {month} năm {year}", "Month {month}/{year}")
-COMPUTED_AT = Label("Số liệu tính đến {moment}", "Figures as of {moment}")
 DAILY_CAP_FLAG = Label("Làm thêm quá 50% giờ làm trong ngày: {dates}", "Daily overtime cap exceeded: {dates}")
 MONTH_CAP_FLAG = Label("Làm thêm quá {hours} giờ/tháng", "Over {hours} h overtime in the month")
 YEAR_CAP_FLAG = Label("Làm thêm quá {hours} giờ/năm", "Over {hours} h overtime in the year")
@@ -263,11 +264,9 @@ def _grid_table(
         )
         rows.append(row)
 
-    moment = pendulum.from_timestamp(now_ms / 1000, tz=month.timezone).format("DD/MM/YYYY HH:mm")
     title_lines = [
         TITLE.text(language),
         MONTH_TITLE.text(language).format(month=month.month, year=month.year),
-        COMPUTED_AT.text(language).format(moment=moment),
     ]
     symbols = dataclasses.asdict(settings.export.symbols)
     return Table(
@@ -279,6 +278,7 @@ def _grid_table(
         fills=fills,
         title_lines=title_lines,
         footer_lines=legend_lines(symbols, language),
+        frozen_columns=GRID_FROZEN_COLUMNS,
     )
 
 
@@ -332,6 +332,7 @@ def _daily_table(
         columns=DAILY_COLUMNS,
         rows=rows,
         fills=fills,
+        frozen_columns=DAILY_FROZEN_COLUMNS,
     )
 
 
