@@ -37,7 +37,7 @@ from litestar.openapi.spec.enums import OpenAPIType
 
 from ingest.config import ReceiverSettings
 from ingest.errors import BodyTooLarge, IngestError, StoreUnavailable, UnauthorizedDelivery, UnreadableDelivery
-from ingest.payload import TEXT_FIELDS, UNSPECIFIED, WebhookType, parse_delivery
+from ingest.payload import EARLIEST_PLAUSIBLE_MS, MAX_FUTURE_MS, TEXT_FIELDS, UNSPECIFIED, WebhookType, parse_delivery
 from ingest.store import AcceptDelivery, QuarantineDelivery, Store, WriteResult
 from ingest.throttle import FailedKeyThrottle
 from ingest.writer import GroupCommitWriter
@@ -151,7 +151,7 @@ def _webhook_handler(receiver: _Receiver):
         status_code=200,
         summary="Receive one ACheckin delivery",
         description="Stores a CHECKIN or JOIN_EVENT delivery, then responds.",
-        operation_class=_WebhookOperation,
+        operation_class=_webhook_operation_class(receiver.clock() + MAX_FUTURE_MS),
         security=[{"acheckinApiKey": []}],
         request_max_body_size=None,
         responses={
@@ -330,54 +330,71 @@ def _is_power_of_ten(number: int) -> bool:
     return number == 1
 
 
-def _delivery_schema() -> Schema:
-    text = Schema(
-        one_of=[Schema(type=OpenAPIType.STRING), Schema(type=OpenAPIType.NULL)],
-        description=f"Any text; null or '{UNSPECIFIED}' is stored as NULL.",
+def _webhook_operation_class(latest_timestamp_ms: int) -> type[Operation]:
+    """Return the webhook's OpenAPI operation class, with its body and type header.
+
+    The handler reads the raw body itself (to check the key and the size first), so
+    Litestar cannot infer the body schema from a signature. The schema matches what
+    the receiver accepts: optional fields take any value (a non-text value is stored
+    as NULL with a warning), and `latest_timestamp_ms` is the clock at start-up plus
+    a day, the latest check-in time accepted then.
+    """
+
+    @dataclasses.dataclass
+    class WebhookOperation(Operation):
+        def __post_init__(self) -> None:
+            self.request_body = RequestBody(
+                content={"application/json": OpenAPIMediaType(schema=_delivery_schema(latest_timestamp_ms))},
+                description="One ACheckin delivery; unknown fields are kept.",
+                required=True,
+            )
+            self.parameters = [
+                Parameter(
+                    name="X-WEBHOOK-TYPE",
+                    param_in="header",
+                    required=True,
+                    schema=Schema(type=OpenAPIType.STRING, enum=[member.value for member in WebhookType]),
+                    description="CHECKIN or JOIN_EVENT, read case-insensitively.",
+                )
+            ]
+
+    return WebhookOperation
+
+
+def _delivery_schema(latest_timestamp_ms: int) -> Schema:
+    identifier = Schema(
+        one_of=[Schema(type=OpenAPIType.STRING, pattern=r"\S"), Schema(type=OpenAPIType.INTEGER)],
+        description=f"An id in ACheckin; an integer is read as its decimal text. '{UNSPECIFIED}' is rejected.",
     )
-    hhmm = Schema(type=OpenAPIType.INTEGER, minimum=0, maximum=2359, description="HHmm without leading zero: 830 is 08:30.")
+    optional_text = Schema(
+        description=f"Text. A missing field, null, '{UNSPECIFIED}' or a non-text value is stored as NULL with a warning.",
+    )
     return Schema(
         type=OpenAPIType.OBJECT,
         required=["user_id", "workspace_id", "checkin_timestamp"],
         properties={
-            "user_id": Schema(type=OpenAPIType.STRING, min_length=1, description="The employee's id in ACheckin."),
-            "workspace_id": Schema(type=OpenAPIType.STRING, min_length=1, description="The ACheckin workspace (one firm)."),
+            "user_id": identifier,
+            "workspace_id": identifier,
             "checkin_timestamp": Schema(
                 type=OpenAPIType.INTEGER,
-                minimum=1_420_070_400_000,
-                description="The check-in instant in Unix milliseconds (a numeric string is accepted too).",
+                minimum=EARLIEST_PLAUSIBLE_MS,
+                maximum=latest_timestamp_ms,
+                description=(
+                    "The check-in instant in Unix milliseconds, from 2015 to a day after the receiver's clock. "
+                    "A string of digits is read as the same number."
+                ),
             ),
-            **{field: text for field in TEXT_FIELDS},
+            **{field: optional_text for field in TEXT_FIELDS},
             "working_group": Schema(
-                type=OpenAPIType.OBJECT,
-                properties={"begin": hhmm, "end": hhmm},
-                description="The employee's shift, sent with a first check-in.",
+                properties={
+                    "begin": Schema(description="Shift begin as HHmm without leading zero: 830 is 08:30."),
+                    "end": Schema(description="Shift end as HHmm; an end before the begin runs past midnight."),
+                },
+                description=(
+                    "The employee's shift {begin, end}, sent with a first check-in. A value that is not a shift "
+                    "(not an object, not HHmm times, begin equal to end) is dropped with a warning."
+                ),
             ),
         },
         additional_properties=True,
     )
-
-
-@dataclasses.dataclass
-class _WebhookOperation(Operation):
-    """The webhook's OpenAPI operation with its body and type header documented.
-
-    The handler reads the raw body itself (to check the key and the size first), so
-    Litestar cannot infer the body schema from a signature.
-    """
-
-    def __post_init__(self) -> None:
-        self.request_body = RequestBody(
-            content={"application/json": OpenAPIMediaType(schema=_delivery_schema())},
-            description="One ACheckin delivery; unknown fields are kept.",
-            required=True,
-        )
-        self.parameters = [
-            Parameter(
-                name="X-WEBHOOK-TYPE",
-                param_in="header",
-                required=True,
-                schema=Schema(type=OpenAPIType.STRING, enum=[member.value for member in WebhookType]),
-                description="CHECKIN or JOIN_EVENT, read case-insensitively.",
-            )
-        ]

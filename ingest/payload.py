@@ -250,7 +250,7 @@ def _decode_object(body: bytes, problems: list[Problem]) -> dict[str, Any] | Non
 
 
 def _parse_id(document: dict[str, Any], field: str, problems: list[Problem]) -> str | None:
-    """Return a needed id as text; an integer id is accepted as its decimal text."""
+    """Return a needed id as text; an integer (or integral float) id becomes its decimal text."""
     if field not in document or document[field] is None:
         problems.append(Problem(field, f"Thiếu trường bắt buộc {field}", f"The needed field {field} is missing"))
         return None
@@ -265,8 +265,11 @@ def _parse_id(document: dict[str, Any], field: str, problems: list[Problem]) -> 
             )
         )
         return None
+    number = value if isinstance(value, float) else None
     if isinstance(value, int) and not isinstance(value, bool):
         return str(value)
+    if number is not None and number.is_integer():
+        return str(int(number))
     text = _clean_text(value)
     if text is None or not text.strip():
         shown = _shorten(reprlib.repr(value))

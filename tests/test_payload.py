@@ -97,8 +97,9 @@ def test_needed_id_wrong_type_unreadable(value):
     assert problem_fields(caught.value) == ["user_id"]
 
 
-def test_integer_id_kept_as_text():
-    assert parse(make_delivery(user_id=1234)).checkin.user_id == "1234"
+@pytest.mark.parametrize("value", [1234, 1234.0, " 1234 "])
+def test_numeric_id_kept_as_text(value):
+    assert parse(make_delivery(user_id=value)).checkin.user_id == "1234"
 
 
 def test_all_problems_listed_together():

@@ -12,10 +12,13 @@ import unicodedata
 
 import httpx
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from conftest import FIXED_NOW_MS, TEST_KEY, local_ms, make_delivery
 
 from ingest.app import WEBHOOK_PATH
-from ingest.config import ReceiverSettings
+from ingest.config import ReceiverSettings, load_api_keys
+from ingest.errors import ReceiverConfigError
 from ingest.replay import replay_quarantine
 from ingest.store import Outcome
 
@@ -391,3 +394,77 @@ def test_concurrent_posts_stored_once(live_server):
     assert count(live_server, "deliveries") == 500
     assert query(live_server, "SELECT count(*) FROM deliveries WHERE outcome = 'duplicate'") == [(100,)]
     print(f"{len(sends)} deliveries in {elapsed:.2f} s ({len(sends) / elapsed:.0f}/s)")
+
+
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | st.text(),
+    lambda children: st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=5), children, max_size=3),
+    max_leaves=8,
+)
+FIELD_VALUES = JSON_VALUES | st.just("Không xác định") | st.integers(min_value=1_420_070_400_000, max_value=FIXED_NOW_MS)
+BODIES = st.dictionaries(
+    st.sampled_from(["user_id", "workspace_id", "checkin_timestamp", "name", "email", "working_group", "extra"]) | st.text(max_size=4),
+    FIELD_VALUES,
+    max_size=8,
+)
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(body=BODIES, webhook_type=st.sampled_from(["CHECKIN", "join_event", "PING"]))
+def test_any_body_kept_or_quarantined(live_server, body, webhook_type):
+    before = (count(live_server, "deliveries"), count(live_server, "quarantine"))
+
+    response = live_server.post_delivery(body, webhook_type=webhook_type)
+
+    after = (count(live_server, "deliveries"), count(live_server, "quarantine"))
+    assert response.status_code in (200, 400, 422)
+    expected = (before[0] + 1, before[1]) if response.status_code == 200 else (before[0], before[1] + 1)
+    assert after == expected
+
+
+def test_api_keys_from_env_and_file(tmp_path):
+    keys_file = tmp_path / "keys.txt"
+    keys_file.write_text("# rotated 2026-11\nfile-key-1\n\n  file-key-2  \nenv-key-a\n", encoding="utf-8")
+
+    keys = load_api_keys({"ACHECKIN_SYNC_API_KEYS": " env-key-a, ,env-key-b"}, keys_file)
+
+    assert keys == ("env-key-a", "env-key-b", "file-key-1", "file-key-2")
+
+
+def test_api_keys_none_configured():
+    assert load_api_keys({}, None) == ()
+
+
+def test_api_key_file_missing_names_path(tmp_path):
+    missing = tmp_path / "absent.txt"
+
+    with pytest.raises(ReceiverConfigError) as caught:
+        load_api_keys({}, missing)
+
+    assert str(missing) in caught.value.message_en
+    assert str(missing) in caught.value.message
+
+
+def test_api_key_with_space_rejected(tmp_path):
+    keys_file = tmp_path / "keys.txt"
+    keys_file.write_text("half key\n", encoding="utf-8")
+
+    with pytest.raises(ReceiverConfigError) as caught:
+        load_api_keys({}, keys_file)
+
+    assert "keys.txt:1" in caught.value.message_en
+
+
+@pytest.mark.parametrize(
+    ("changes", "phrase"),
+    [({"body_limit_bytes": 0}, "body_limit_bytes"), ({"busy_timeout_ms": 5000}, "busy_timeout_ms"), ({"busy_timeout_ms": 0}, "busy_timeout_ms")],
+)
+def test_receiver_settings_validated(changes, phrase):
+    with pytest.raises(ReceiverConfigError) as caught:
+        ReceiverSettings(**changes)
+
+    assert phrase in caught.value.message_en
+
+
+def test_receiver_settings_repr_hides_keys():
+    assert "secret-key" not in repr(ReceiverSettings(api_keys=("secret-key",)))
