@@ -104,3 +104,26 @@ def test_figures_depend_on_three_days_either_side_only(
     near = [checkin for checkin in week if low_ms <= checkin.timestamp_ms < high_ms]
 
     assert compute_days(near, [date], rules, calendar, NOW_MS) == compute_days(week, [date], rules, calendar, NOW_MS)
+
+
+@PROPERTY_SETTINGS
+@given(weeks, POLICIES)
+def test_figures_stay_within_their_bounds(week: list[Checkin], rules: AttendancePolicy) -> None:
+    for day in compute_days(week, DATES, rules, Calendar(rules), NOW_MS):
+        length = (day.shift_end_ms - day.shift_begin_ms) // 60_000 if day.shift_begin_ms is not None else 0
+
+        assert day.worked_minutes <= day.shift_normal_minutes
+        assert day.worked_minutes <= day.time_at_work_minutes
+        assert day.late_minutes <= length
+        assert day.early_leave_minutes <= length
+        assert day.overtime_minutes == (
+            day.overtime_workday_minutes + day.overtime_dayoff_minutes + day.overtime_holiday_minutes
+        )
+        assert day.overtime_minutes <= day.time_at_work_minutes
+        assert day.overtime_night_minutes <= min(day.overtime_minutes, day.night_minutes)
+        assert day.night_minutes <= day.time_at_work_minutes
+        assert all(
+            kind == 0 or (kind >= 30 and kind % 15 == 0)
+            for kind in (day.overtime_workday_minutes, day.overtime_dayoff_minutes, day.overtime_holiday_minutes)
+        )
+        assert day.workday in {0.0, day.shift_workday / 2, day.shift_workday}
