@@ -238,17 +238,8 @@ class PlacedShift:
     workday: float
     window_begin_ms: int
     window_end_ms: int
-
-    @property
-    def break_ms(self) -> int:
-        if self.break_begin_ms is None or self.break_end_ms is None:
-            return 0
-        return self.break_end_ms - self.break_begin_ms
-
-    @property
-    def normal_minutes(self) -> int:
-        """Length less the break, floored to whole minutes."""
-        return (self.end_ms - self.begin_ms - self.break_ms) // MINUTE_MS
+    normal_minutes: int
+    """Length less the break, floored to whole minutes."""
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -416,6 +407,7 @@ class _Planner:
             if begin_ms <= candidate_begin_ms and candidate_end_ms <= end_ms:
                 break_begin_ms, break_end_ms = candidate_begin_ms, candidate_end_ms
 
+        break_ms = break_end_ms - break_begin_ms if break_begin_ms is not None and break_end_ms is not None else 0
         return PlacedShift(
             source=source,
             begin_ms=begin_ms,
@@ -425,6 +417,7 @@ class _Planner:
             workday=reference.workday,
             window_begin_ms=begin_ms - self.before_ms,
             window_end_ms=end_ms + self.after_ms,
+            normal_minutes=(end_ms - begin_ms - break_ms) // MINUTE_MS,
         )
 
 
@@ -562,7 +555,7 @@ class _FigureContext:
         shift = plan.shift
         at_work = self._time_at_work(stamps, last_out)
         if shift is not None and shift.break_begin_ms is not None and shift.break_end_ms is not None:
-            at_work = _subtract(at_work, [(shift.break_begin_ms, shift.break_end_ms)])
+            at_work = _cut(at_work, shift.break_begin_ms, shift.break_end_ms)
 
         holidays = self._holiday_spans(index)
         if holidays:
@@ -806,6 +799,20 @@ def _clip(spans: list[Interval], low: int, high: int) -> list[Interval]:
         if begin < end:
             clipped.append((begin, end))
     return clipped
+
+
+def _cut(spans: list[Interval], low: int, high: int) -> list[Interval]:
+    """Return `spans` without [low, high)."""
+    result = []
+    for begin, end in spans:
+        if end <= low or high <= begin:
+            result.append((begin, end))
+            continue
+        if begin < low:
+            result.append((begin, low))
+        if high < end:
+            result.append((high, end))
+    return result
 
 
 def _merge(spans: list[Interval]) -> list[Interval]:
