@@ -14,9 +14,11 @@ import logging
 import os
 import re
 import sqlite3
+import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import IO, Any
 
 import click
 import pendulum
@@ -50,7 +52,7 @@ class CliContext:
                 self._settings = load_settings(self.config_path, os.environ)
             except SettingsError as exc:
                 both = f"{message('config_invalid', 'vi', detail=exc)}\n{message('config_invalid', 'en', detail=exc)}"
-                raise click.ClickException(both) from exc
+                raise CliError(both) from exc
         return self._settings
 
 
@@ -63,9 +65,21 @@ def say(language: Language, key: str, **values: object) -> None:
     _console().print(message(key, language, **values), markup=False)
 
 
-def fail(language: Language, key: str, **values: object) -> click.ClickException:
-    """Return the ClickException carrying the message `key` in `language`."""
-    return click.ClickException(message(key, language, **values))
+class CliError(click.ClickException):
+    """A command's error, shown as "Lỗi: ..." or "Error: ..." in its language, exit code 1."""
+
+    def __init__(self, text: str, language: Language = "vi") -> None:
+        super().__init__(text)
+        self.language = language
+
+    def show(self, file: IO[Any] | None = None) -> None:
+        prefix = message("error_prefix", self.language)
+        click.echo(f"{prefix}: {self.format_message()}", file=file or sys.stderr)
+
+
+def fail(language: Language, key: str, **values: object) -> CliError:
+    """Return the error carrying the message `key` in `language`."""
+    return CliError(message(key, language, **values), language)
 
 
 def _fixed_clock(text: str | None) -> Callable[[], int]:
@@ -312,7 +326,7 @@ def doctor(context: CliContext) -> None:
         console.print(finding.message(language), markup=False)
     failed = sum(not finding.ok for finding in findings)
     if failed:
-        raise click.ClickException(message("doctor_failed", language, count=failed))
+        raise fail(language, "doctor_failed", count=failed)
     say(language, "doctor_all_ok")
 
 
@@ -321,7 +335,7 @@ def doctor(context: CliContext) -> None:
     "--dir",
     "directory",
     type=click.Path(path_type=Path, file_okay=False),
-    default=Path("acheckin-sync-demo"),
+    default=Path("data/demo"),
     show_default=True,
     help="Folder of the demo's own config, database and workbook.",
 )

@@ -49,9 +49,14 @@ def check_sheets(settings: Settings, environ: Mapping[str, str]) -> list[Finding
     if not settings.sheets.configured:
         return [_finding("doctor_sheets_off", True)]
 
-    from exporters.sheets import check_sheets_setup
+    from exporters import sheets
 
-    report = check_sheets_setup(settings.sheets.spreadsheet, settings.sheets.credentials_file, environ=environ)
+    report = sheets.check_sheets_setup(
+        settings.sheets.spreadsheet,
+        settings.sheets.credentials_file,
+        environ=environ,
+        session_factory=sheets.authorized_session,
+    )
     return [Finding(check.ok, check.message_vi, check.message_en) for check in report.checks]
 
 

@@ -13,6 +13,7 @@ from exporters.tables import Language
 
 MESSAGES: dict[str, tuple[str, str]] = {
     # Errors that stop a command.
+    "error_prefix": ("Lỗi", "Error"),
     "config_invalid": (
         "Cấu hình không hợp lệ: {detail}",
         "Invalid configuration: {detail}",

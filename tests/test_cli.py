@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import socket
@@ -18,6 +19,11 @@ import httpx
 import openpyxl
 import pytest
 from click.testing import CliRunner
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from fake_sheets import FakeSheets, fake_session
+
+from exporters import sheets
 
 from jobs.cli import cli
 from jobs.demo import DEMO_KEY, demo_deliveries
@@ -244,6 +250,69 @@ def test_export_sheets_without_spreadsheet_says_what_to_set(tmp_path):
 
     assert result.exit_code == 1
     assert "sheets.spreadsheet" in result.output
+
+
+SPREADSHEET_ID = "1AbCdEfGhIjKlMnOpQrStUvWxYz0123456789"
+SERVICE_ACCOUNT = "acheckin-sync@example-project.iam.gserviceaccount.com"
+
+
+@pytest.fixture
+def fake_google(tmp_path, monkeypatch):
+    """A fake Sheets API behind the exporter's session, and a generated service-account key."""
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()).decode()
+    account = {
+        "type": "service_account",
+        "project_id": "example-project",
+        "private_key_id": "0123456789abcdef",
+        "private_key": pem,
+        "client_email": SERVICE_ACCOUNT,
+        "client_id": "1234567890",
+        "token_uri": "https://oauth2.googleapis.com/token",
+    }
+    (tmp_path / "sa.json").write_text(json.dumps(account), encoding="utf-8")
+    fake = FakeSheets()
+    monkeypatch.setattr(sheets, "authorized_session", lambda credentials: fake_session(fake))
+    return fake
+
+
+SHEETS_CONFIG = f'[sheets]\nspreadsheet = "{SPREADSHEET_ID}"\ncredentials_file = "sa.json"\n'
+
+
+def test_export_sheets_writes_month_tabs(tmp_path, start_server, fake_google):
+    fake_google.add_spreadsheet(SPREADSHEET_ID)
+    config = write_config(tmp_path, extra=SHEETS_CONFIG)
+    server = start_server(database=load_settings(config, {}).database)
+    assert server.post_delivery(make_delivery(checkin_timestamp=local_ms(2026, 11, 2, 7, 55))).status_code == 200
+
+    result = invoke(config, "export", "sheets", "--month", "2026-11")
+
+    assert result.exit_code == 0, result.output
+    assert "Google Sheet" in result.output
+    assert "2026-11 Bảng chấm công" in fake_google.spreadsheets[SPREADSHEET_ID].titles()
+    with sqlite3.connect(tmp_path / "data" / "att.sqlite3") as conn:
+        assert conn.execute("SELECT job, target, outcome FROM job_runs").fetchall() == [("export_sheets", "2026-11", "ok")]
+
+
+def test_doctor_passes_with_shared_sheet(tmp_path, fake_google):
+    fake_google.add_spreadsheet(SPREADSHEET_ID)
+    config = write_config(tmp_path, "en", SHEETS_CONFIG)
+
+    result = invoke(config, "doctor")
+
+    assert result.exit_code == 0, result.output
+    assert SERVICE_ACCOUNT in result.output
+    assert "Every check passed." in result.output
+
+
+def test_doctor_prints_account_to_share_with(tmp_path, fake_google):
+    fake_google.add_spreadsheet(SPREADSHEET_ID, shared=False)
+    config = write_config(tmp_path, "en", SHEETS_CONFIG)
+
+    result = invoke(config, "doctor")
+
+    assert result.exit_code == 1
+    assert re.search(rf"not shared.*{re.escape(SERVICE_ACCOUNT)}", result.output)
 
 
 # --- replay, status, doctor -----------------------------------------------------------------
