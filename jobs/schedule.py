@@ -49,6 +49,8 @@ TICK_LEASE = "tick"
 DEFAULT_LEASE_TTL_MS = 15 * 60 * 1000
 """A holder renews the lease before each job, so one job may take up to this long."""
 DEFAULT_POLL_SECONDS = 30.0
+RUNS_KEPT_MS = 90 * 24 * 3600 * 1000
+"""`job_runs` rows older than 90 days are deleted, except the latest of each job."""
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS leases (
@@ -259,6 +261,24 @@ def mark_interrupted(conn: sqlite3.Connection, holder: str) -> int:
     return cursor.rowcount
 
 
+def prune_runs(conn: sqlite3.Connection, before_ms: int) -> int:
+    """Delete runs started before `before_ms`, keeping the latest of each job and month.
+
+    The kept rows are the ones `read_last_runs` needs, so pruning never changes a
+    plan. Returns how many rows were deleted.
+    """
+    cursor = conn.execute(
+        """
+        DELETE FROM job_runs
+        WHERE started_at_ms < ?
+          AND id NOT IN (SELECT MAX(id) FROM job_runs GROUP BY job, target)
+          AND id NOT IN (SELECT MAX(id) FROM job_runs WHERE due_at_ms IS NOT NULL AND outcome = ? GROUP BY job)
+        """,
+        (before_ms, Outcome.OK),
+    )
+    return cursor.rowcount
+
+
 @dataclasses.dataclass(frozen=True)
 class JobRun:
     """One row of `job_runs`."""
@@ -363,6 +383,7 @@ def run_tick(
         interrupted = mark_interrupted(conn, holder)
         if interrupted:
             log.warning("%d job runs of a previous holder were interrupted; their work runs again when due", interrupted)
+        prune_runs(conn, clock() - RUNS_KEPT_MS)
         return _run_plan(conn, settings, jobs, clock, holder, lease_ttl_ms)
     finally:
         release_lease(conn, TICK_LEASE, holder)
@@ -475,20 +496,18 @@ class Scheduler:
         log.info("scheduler stopped")
 
     def _loop(self) -> None:
-        conn = connect(self.settings.database)
-        try:
-            while not self._stop.is_set():
-                self._tick(conn)
-                self._stop.wait(self.poll_seconds)
-        finally:
+        conn: sqlite3.Connection | None = None
+        while not self._stop.is_set():
+            try:
+                conn = conn or connect(self.settings.database)
+                run_tick(conn, self.settings, self.jobs, self.clock, self.holder, self.lease_ttl_ms)
+            except Exception:
+                # The thread must outlive any one failure, or ticks would stop silently.
+                log.exception("scheduler tick failed; retrying in %.0f s", self.poll_seconds)
+            self._stop.wait(self.poll_seconds)
+        if conn is not None:
             release_lease(conn, TICK_LEASE, self.holder)
             conn.close()
-
-    def _tick(self, conn: sqlite3.Connection) -> None:
-        try:
-            run_tick(conn, self.settings, self.jobs, self.clock, self.holder, self.lease_ttl_ms)
-        except sqlite3.Error:
-            log.exception("scheduler tick failed on the database; retrying in %.0f s", self.poll_seconds)
 
 
 def local_date(instant_ms: int, timezone: str) -> dt.date:

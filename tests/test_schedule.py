@@ -397,3 +397,36 @@ def test_scheduler_thread_ticks_and_stops(tmp_path):
     assert not scheduler._thread.is_alive()
     lease = sqlite3.connect(settings.database).execute("SELECT COUNT(*) FROM leases").fetchone()[0]
     assert lease == 0
+
+
+def test_old_runs_pruned_but_latest_kept(tmp_path):
+    settings = make_settings(tmp_path)
+    conn = connect(settings.database)
+    old = local_ms("2026-06-01 09:00")
+    for minutes in range(0, 30, 5):
+        conn.execute("INSERT INTO job_runs (job, started_at_ms, outcome) VALUES ('rollup', ?, 'ok')", (old + minutes * MINUTE,))
+    conn.execute(
+        "INSERT INTO job_runs (job, target, due_at_ms, started_at_ms, outcome) VALUES ('export_excel', '2026-06', ?, ?, 'ok')",
+        (local_ms("2026-06-01 23:30"), local_ms("2026-06-01 23:30")),
+    )
+    before = read_last_runs(conn)
+
+    run_tick(conn, settings, Recorder().jobs(), FixedClock(local_ms("2026-11-10 09:00")), "a")
+
+    rows = conn.execute("SELECT job, started_at_ms FROM job_runs WHERE started_at_ms < ? ORDER BY id", (local_ms("2026-07-01 00:00"),)).fetchall()
+    assert rows == [("rollup", old + 25 * MINUTE), ("export_excel", local_ms("2026-06-01 23:30"))]
+    assert before.rollup_started_ms == old + 25 * MINUTE
+
+
+def test_scheduler_thread_survives_failing_database(tmp_path):
+    settings = make_settings(tmp_path, "nightly_export = false\n")
+    settings.database.parent.mkdir(parents=True)
+    settings.database.mkdir()  # a folder where the database file should be
+    scheduler = Scheduler(settings, Recorder().jobs(), clock=FixedClock(local_ms("2026-11-10 09:00")), poll_seconds=0.02)
+
+    scheduler.start()
+    time.sleep(0.2)
+    alive = scheduler._thread is not None and scheduler._thread.is_alive()
+    scheduler.stop(timeout=5)
+
+    assert alive
