@@ -48,6 +48,8 @@ def run_service(
         port=settings.server.port,
         log_level=settings.server.log_level,
         log_config=None,
+        # The receiver logs one line per delivery itself; uvicorn's access line would repeat it.
+        access_log=False,
         lifespan="on",
     )
     server = _Server(config, on_started)
