@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import re
 import unicodedata
@@ -363,3 +364,10 @@ def test_environment_key_with_space_rejected(tmp_path):
 
     assert raised.value.key == "ACHECKIN_SYNC_API_KEYS"
     assert "secret" not in str(raised.value)
+
+
+def test_symbols_match_legend_meanings():
+    from exporters.tables import SYMBOL_MEANINGS
+    from jobs.settings import Symbols
+
+    assert [field.name for field in dataclasses.fields(Symbols)] == list(SYMBOL_MEANINGS)
