@@ -72,6 +72,11 @@ class ServeProcess:
 
     def start(self, timeout_s: float = 30.0) -> None:
         """Start `serve` and return once `/healthz` returns 200."""
+        self.launch()
+        self.wait_ready(timeout_s)
+
+    def launch(self) -> None:
+        """Start `serve` without waiting for it; call `wait_ready` before posting."""
         log = open(self.log_path, "ab")
         try:
             self.process = subprocess.Popen(
@@ -84,9 +89,9 @@ class ServeProcess:
             )
         finally:
             log.close()
-        self.wait_ready(timeout_s)
 
-    def wait_ready(self, timeout_s: float) -> None:
+    def wait_ready(self, timeout_s: float = 30.0) -> None:
+        """Return once `/healthz` returns 200; raise with the log's tail when `serve` exits or times out."""
         deadline = time.monotonic() + timeout_s
         with httpx.Client(base_url=self.base_url, timeout=1, trust_env=False) as client:
             while time.monotonic() < deadline:
