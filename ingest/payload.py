@@ -149,11 +149,7 @@ def parse_delivery(body: bytes, webhook_type_header: str | None, now_ms: int) ->
     warnings: list[FieldWarning] = []
     texts = {field: _parse_optional_text(document, field, warnings) for field in TEXT_FIELDS}
     working_group = _parse_working_group(document.get("working_group"), warnings)
-    extra = {
-        _nfc_key(key): _nfc_deep(value)
-        for key, value in document.items()
-        if key not in KNOWN_FIELDS
-    }
+    extra = _nfc_extra({key: value for key, value in document.items() if key not in KNOWN_FIELDS})
 
     checkin = Checkin(
         webhook_type=webhook_type,
@@ -431,19 +427,18 @@ def _clean_text(value: object) -> str | None:
     return unicodedata.normalize("NFC", value)
 
 
-def _nfc_key(key: str) -> str:
-    return unicodedata.normalize("NFC", key.encode("utf-8", "replace").decode("utf-8"))
+def _nfc_extra(extra: dict[str, Any]) -> dict[str, Any]:
+    """Return unknown fields with every key and string NFC, at any nesting depth.
 
-
-def _nfc_deep(value: Any) -> Any:
-    """Return an unknown field's value with every string NFC, replacing lone surrogates."""
-    if isinstance(value, str):
-        return unicodedata.normalize("NFC", value.encode("utf-8", "replace").decode("utf-8"))
-    if isinstance(value, list):
-        return [_nfc_deep(item) for item in value]
-    if isinstance(value, dict):
-        return {_nfc_key(key): _nfc_deep(item) for key, item in value.items()}
-    return value
+    The fields go through JSON text instead of a recursive walk, so nesting as deep
+    as the decoder allows cannot exhaust Python's stack. Normalising the whole text
+    equals normalising each string, because JSON's structural characters are ASCII
+    and never combine with a neighbour. Keys equal after NFC merge, the last winning.
+    """
+    if not extra:
+        return {}
+    text = msgspec.json.encode(extra).decode("utf-8")
+    return _JSON.decode(unicodedata.normalize("NFC", text).encode("utf-8"))
 
 
 def _utc_text(instant_ms: int) -> str:

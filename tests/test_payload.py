@@ -275,3 +275,15 @@ def test_body_not_json_object(body):
 def test_body_with_utf8_bom_accepted():
     body = b"\xef\xbb\xbf" + json.dumps(make_delivery()).encode()
     assert parse(body).checkin.user_id == "u-001"
+
+
+def test_deeply_nested_unknown_field_kept():
+    nested = "[" * 900 + '"Ha\\u0300"' + "]" * 900
+    body = json.dumps(make_delivery())[:-1] + f', "deep": {nested}}}'
+
+    extra = parse(body.encode()).checkin.extra
+
+    value = extra["deep"]
+    for _ in range(900):
+        value = value[0]
+    assert value == "Hà"
