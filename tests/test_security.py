@@ -16,11 +16,14 @@ import httpx
 import openpyxl
 import pytest
 from conftest import FIXED_NOW_MS, TEST_KEY, local_ms, make_delivery
+from click.testing import CliRunner
 from fake_sheets import FakeSheets, Formula, fake_session
+from serve_process import ServeProcess, free_port, write_config
 
 from exporters.excel import write_workbook
 from exporters.sheets import RetryPolicy, SheetsClient, export_month
 from ingest.app import WEBHOOK_PATH
+from jobs.cli import cli
 from jobs.export import Month, build_month_tables
 from jobs.rollup import run_rollup
 from jobs.settings import load_settings
@@ -353,3 +356,76 @@ def test_sheets_keeps_formula_text_as_text(month_with_formulas):
     writes = fake.calls("values:batchUpdate")
     assert writes
     assert {call.json()["valueInputOption"] for call in writes} == {"RAW"}
+
+
+def listening_addresses(port: int) -> set[str]:
+    """Return the IPv4 and IPv6 addresses with a socket listening on `port`, from /proc/net."""
+    addresses = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        lines = Path(table).read_text().splitlines()[1:] if Path(table).exists() else []
+        for line in lines:
+            local, state = line.split()[1], line.split()[3]
+            address, port_hex = local.split(":")
+            if state == "0A" and int(port_hex, 16) == port:
+                addresses.add(address)
+    return addresses
+
+
+def test_serve_listens_on_loopback_only(tmp_path):
+    port = free_port()
+    server = ServeProcess(write_config(tmp_path, port), port, tmp_path / "serve.log")
+
+    server.start()
+    try:
+        addresses = listening_addresses(port)
+    finally:
+        server.stop()
+
+    # /proc/net/tcp writes 127.0.0.1 as the little-endian hex 0100007F.
+    assert addresses == {"0100007F"}
+
+
+# -- export --out stays in the export folder -------------------------------------------------
+
+
+@pytest.fixture
+def export_config(live_server, tmp_path):
+    """A config whose database holds one check-in in November 2026."""
+    assert live_server.post_delivery(make_delivery()).status_code == 200
+    config = tmp_path / "config.toml"
+    text = (PROJECT / "config.toml").read_text(encoding="utf-8")
+    config.write_text(text.replace('database = "data/acheckin-sync.sqlite3"', f"database = {json.dumps(str(live_server.store_path))}"), encoding="utf-8")
+    return config
+
+
+def export_to(config: Path, out: str):
+    arguments = ["--config", str(config), "--now", "2026-11-30T12:00:00+07:00", "export", "excel", "--month", "2026-11", "--out", out]
+    return CliRunner().invoke(cli, arguments, env={"ACHECKIN_SYNC_API_KEYS": ""})
+
+
+@pytest.mark.parametrize("out", ["../escape.xlsx", "reports/../../escape.xlsx", "../../escape.xlsx"])
+def test_export_out_cannot_climb_out(export_config, tmp_path, out):
+    result = export_to(export_config, out)
+
+    assert result.exit_code != 0
+    assert "--out" in result.output
+    assert not list(tmp_path.parent.rglob("escape.xlsx"))
+
+
+def test_export_out_symlink_leaving_folder_refused(export_config, tmp_path):
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (tmp_path / "exports").mkdir()
+    (tmp_path / "exports" / "shared").symlink_to(outside, target_is_directory=True)
+
+    result = export_to(export_config, "shared/month.xlsx")
+
+    assert result.exit_code != 0
+    assert list(outside.iterdir()) == []
+
+
+def test_export_out_relative_written_under_folder(export_config, tmp_path):
+    result = export_to(export_config, "reports/thang-11.xlsx")
+
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "exports" / "reports" / "thang-11.xlsx").is_file()
