@@ -477,10 +477,14 @@ def _update_checkin(conn: sqlite3.Connection, checkin_id: int, changes: dict[str
 
 
 def _refresh_employee(conn: sqlite3.Connection, workspace_id: str, user_id: str) -> None:
-    """Recompute one employee's row from their check-ins, so arrival order never matters."""
+    """Recompute one employee's row from their check-ins, so arrival order never matters.
+
+    At one instant a JOIN_EVENT's value wins over a CHECKIN's: any fixed order would
+    do, and this one lets the natural-key index serve every lookup without a sort.
+    """
     latest = ", ".join(
         f"(SELECT {field} FROM checkins WHERE workspace_id = :ws AND user_id = :uid AND {field} IS NOT NULL "
-        f"ORDER BY checkin_timestamp DESC, webhook_type LIMIT 1)"
+        f"ORDER BY checkin_timestamp DESC, webhook_type DESC LIMIT 1)"
         for field in EMPLOYEE_FIELDS
     )
     fields = ", ".join(EMPLOYEE_FIELDS)
