@@ -27,6 +27,7 @@ from rich.panel import Panel
 from rich.table import Table as RichTable
 
 from exporters.tables import Language
+from ingest.store import Store
 from jobs.i18n import message
 from jobs.schedule import Job, JobRun, connect, record_run, wall_clock_ms
 from jobs.settings import Settings, SettingsError, load_settings
@@ -112,10 +113,8 @@ pass_cli = click.make_pass_decorator(CliContext)
 
 
 @contextmanager
-def open_store(settings: Settings) -> Iterator[object]:
-    """Open the store, turning an unusable database into a ClickException with the fix."""
-    from ingest.store import Store
-
+def open_store(settings: Settings) -> Iterator[Store]:
+    """Open the store, turning an unusable database into a CliError with the fix."""
     try:
         store = Store.open(settings.database, settings.receiver.busy_timeout_ms)
     except (OSError, sqlite3.Error) as exc:
@@ -126,11 +125,16 @@ def open_store(settings: Settings) -> Iterator[object]:
         store.close()
 
 
-def run_recorded(settings: Settings, job: Job, work: Callable[[], object], clock: Callable[[], int], target: str = "") -> object:
-    """Run `work` as a recorded run of `job`, so `status` shows command-line runs too."""
+def run_recorded(settings: Settings, job: Job, work: Callable[[], Any], clock: Callable[[], int], target: str = "") -> Any:
+    """Run `work` as a recorded run of `job`, so `status` shows command-line runs too.
+
+    A database, file or value error becomes a CliError that names the job and the cause.
+    """
     conn = connect(settings.database)
     try:
         return record_run(conn, job, work, clock, target=target, holder=f"cli:{os.getpid()}")
+    except (sqlite3.Error, OSError, ValueError) as exc:
+        raise fail(settings.language, "job_failed", job=job.value, detail=exc) from exc
     finally:
         conn.close()
 

@@ -233,6 +233,17 @@ def test_export_excel_absolute_out_is_allowed(month_posted, tmp_path):
     assert target.is_file()
 
 
+def test_export_excel_unwritable_out_names_cause(month_posted, tmp_path):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder", encoding="utf-8")
+
+    result = invoke(month_posted, "export", "excel", "--month", "2026-11", "--out", str(blocker / "nov.xlsx"))
+
+    assert result.exit_code == 1
+    assert "Lỗi: export_excel thất bại" in result.output
+    assert "Traceback" not in result.output
+
+
 @pytest.mark.parametrize("month", ["2026-13", "11/2026", "2026-1"])
 def test_export_rejects_bad_month(tmp_path, month):
     config = write_config(tmp_path)
