@@ -33,6 +33,9 @@ REMOVED_BODY = ""
 
 DAY_MS = 24 * 3600 * 1000
 
+RETENTION_BATCH_ROWS = 500
+"""Rows changed per retention transaction, so each holds the write lock only briefly."""
+
 BACKUP_PAGES_PER_STEP = -1
 """Copy every page in one step: a stepwise copy restarts whenever another connection
 writes (sqlite3_backup_step), so under a steady stream of deliveries it might never
@@ -156,9 +159,9 @@ def apply_retention(db_path: Path, retention_days: int, now_ms: int, busy_timeou
       so an employee keeps only contact details seen within the period.
 
     Names, ids, instants, offices and `daily_attendance` stay. Deleted content is
-    overwritten (`PRAGMA secure_delete`) and the write-ahead log is checkpointed, so
-    the removed values do not linger in the file. Each table is changed in its own
-    short transaction, so the receiver waits at most one of them.
+    overwritten (`PRAGMA secure_delete`) and the write-ahead log is checkpointed.
+    Rows change in batches of `RETENTION_BATCH_ROWS`, each in its own short
+    transaction, so a running receiver never waits long for the write lock.
     """
     if retention_days <= 0:
         raise MaintenanceError(f"retention_days must be a positive number of days, got {retention_days}")
@@ -167,25 +170,33 @@ def apply_retention(db_path: Path, retention_days: int, now_ms: int, busy_timeou
     conn = _connect(db_path, busy_timeout_ms)
     try:
         conn.execute("PRAGMA secure_delete = ON")
-        deliveries = _in_transaction(
+        deliveries = _update_in_batches(
             conn,
-            "UPDATE deliveries SET body = ?, headers = '{}' WHERE received_at_ms < ? AND (body != ? OR headers != '{}')",
+            "deliveries",
+            "body = ?, headers = '{}'",
+            "received_at_ms < ? AND (body != ? OR headers != '{}')",
             (REMOVED_BODY, cutoff_ms, REMOVED_BODY),
         )
-        quarantine = _in_transaction(
+        quarantine = _update_in_batches(
             conn,
-            "UPDATE quarantine SET body = X'', headers = '{}' WHERE received_at_ms < ? AND (length(body) > 0 OR headers != '{}')",
+            "quarantine",
+            "body = X'', headers = '{}'",
+            "received_at_ms < ? AND (length(body) > 0 OR headers != '{}')",
             (cutoff_ms,),
         )
-        checkins = _in_transaction(
+        checkins = _update_in_batches(
             conn,
-            f"UPDATE checkins SET {_set_null(PERSONAL_FIELDS)} WHERE checkin_timestamp < ? AND ({_any_not_null(PERSONAL_FIELDS)})",
+            "checkins",
+            _set_null(PERSONAL_FIELDS),
+            f"checkin_timestamp < ? AND ({_any_not_null(PERSONAL_FIELDS)})",
             (cutoff_ms,),
         )
         employees = _in_transaction(conn, _REFRESH_EMPLOYEES_SQL, ())
-        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        # NOTE: PASSIVE never blocks the receiver, but until SQLite reuses the -wal
+        # file, frames written before this run may still hold removed values.
+        conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
     except sqlite3.Error as exc:
-        raise MaintenanceError(f"Retention on {db_path} failed: {exc}; nothing of the failed step was changed") from exc
+        raise MaintenanceError(f"Retention on {db_path} failed: {exc}; the batches committed before it stay done") from exc
     finally:
         conn.close()
 
@@ -225,6 +236,24 @@ def _set_null(fields: tuple[str, ...]) -> str:
 
 def _any_not_null(fields: tuple[str, ...]) -> str:
     return " OR ".join(f"{field} IS NOT NULL" for field in fields)
+
+
+def _update_in_batches(conn: sqlite3.Connection, table: str, assignments: str, condition: str, params: tuple) -> int:
+    """Run the update on at most RETENTION_BATCH_ROWS rows per transaction until none match `condition`.
+
+    `params` fill the placeholders of `assignments`, then those of `condition`. The
+    condition must stop matching a row once it is updated, or this never ends.
+    """
+    sql = (
+        f"UPDATE {table} SET {assignments} WHERE rowid IN "
+        f"(SELECT rowid FROM {table} WHERE {condition} LIMIT {RETENTION_BATCH_ROWS})"
+    )
+    total = 0
+    while True:
+        changed = _in_transaction(conn, sql, params)
+        total += changed
+        if changed < RETENTION_BATCH_ROWS:
+            return total
 
 
 def _in_transaction(conn: sqlite3.Connection, sql: str, params: tuple) -> int:

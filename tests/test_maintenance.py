@@ -43,8 +43,8 @@ def integrity(db_path: Path) -> list[str]:
     return [row[0] for row in rows(db_path, "PRAGMA integrity_check")]
 
 
-def post_stream(server, stop: threading.Event, acknowledged: list[int]) -> None:
-    """Post distinct check-ins until `stop`, recording the timestamps that got 200."""
+def post_stream(server, stop: threading.Event, acknowledged: list[int], failures: list[int] | None = None) -> None:
+    """Post distinct check-ins until `stop`, recording the timestamps that got 200 and other statuses."""
     base = local_ms(2026, 11, 2, 8, 0)
     number = 0
     while not stop.is_set():
@@ -52,6 +52,8 @@ def post_stream(server, stop: threading.Event, acknowledged: list[int]) -> None:
         answer = server.post_delivery(make_delivery(user_id=f"u-{number % 7}", checkin_timestamp=timestamp))
         if answer.status_code == 200:
             acknowledged.append(timestamp)
+        elif failures is not None:
+            failures.append(answer.status_code)
         number += 1
 
 
@@ -252,3 +254,33 @@ def test_retention_rejects_non_positive_days(tmp_path, days):
 
     with pytest.raises(MaintenanceError, match="positive number of days"):
         apply_retention(database, retention_days=days, now_ms=FIXED_NOW_MS)
+
+
+def test_retention_in_batches_while_receiving(start_server, settings, monkeypatch):
+    import jobs.maintenance
+
+    monkeypatch.setattr(jobs.maintenance, "RETENTION_BATCH_ROWS", 7)
+    old_server = start_server(clock=clock_at(local_ms(2026, 11, 3, 18, 0)), database=settings.database)
+    for minute in range(40):
+        body = make_delivery(checkin_timestamp=local_ms(2026, 11, 3, 8, minute), phone_number=OLD_PHONE)
+        assert old_server.post_delivery(body).status_code == 200
+    server = start_server(busy_timeout_ms=200, database=settings.database)
+    stop = threading.Event()
+    acknowledged: list[int] = []
+    failures: list[int] = []
+    poster = threading.Thread(target=post_stream, args=(server, stop, acknowledged, failures))
+    poster.start()
+    try:
+        result = apply_retention(settings.database, retention_days=7, now_ms=FIXED_NOW_MS, busy_timeout_ms=1000)
+        time.sleep(0.2)
+    finally:
+        stop.set()
+        poster.join()
+
+    assert result.deliveries == 40
+    assert result.checkins >= 40
+    assert rows(settings.database, "SELECT count(*) FROM checkins WHERE phone_number = ?", (OLD_PHONE,)) == [(0,)]
+    stored = {row[0] for row in rows(settings.database, "SELECT checkin_timestamp FROM checkins")}
+    assert set(acknowledged) <= stored
+    assert len(acknowledged) > 0
+    assert failures == []
