@@ -97,6 +97,8 @@ def _fixed_clock(text: str | None) -> Callable[[], int]:
     type=click.Path(path_type=Path, dir_okay=False),
     default=DEFAULT_CONFIG,
     show_default=True,
+    envvar="ACHECKIN_SYNC_CONFIG",
+    show_envvar=True,
     help="The config file; relative paths inside it resolve against its folder.",
 )
 @click.option("--now", hidden=True, help="Pretend the current instant is this ISO 8601 time (for tests and reproducible exports).")

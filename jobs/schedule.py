@@ -248,15 +248,16 @@ def read_last_runs(conn: sqlite3.Connection) -> LastRuns:
     return LastRuns(rollup_started_ms=rollup, nightly_export_slot_ms=nightly, sheets_pending=pending)
 
 
-def mark_interrupted(conn: sqlite3.Connection, holder: str) -> int:
-    """Mark `running` rows of other holders as interrupted; return how many.
+def mark_interrupted(conn: sqlite3.Connection, holder: str, started_before_ms: int) -> int:
+    """Mark `running` rows of other holders started before `started_before_ms` as interrupted.
 
-    Called under the lease: a run still `running` then belongs to a holder that died
-    or whose lease lapsed.
+    Called under the lease with `now - lease TTL`: such a run belongs to a holder that
+    died or whose lease lapsed. A younger run may be a command-line run still in
+    progress beside `serve`, so it is left alone. Returns how many rows changed.
     """
     cursor = conn.execute(
-        "UPDATE job_runs SET outcome = ? WHERE outcome = ? AND (holder IS NULL OR holder != ?)",
-        (Outcome.INTERRUPTED, Outcome.RUNNING, holder),
+        "UPDATE job_runs SET outcome = ? WHERE outcome = ? AND (holder IS NULL OR holder != ?) AND started_at_ms <= ?",
+        (Outcome.INTERRUPTED, Outcome.RUNNING, holder, started_before_ms),
     )
     return cursor.rowcount
 
@@ -380,7 +381,7 @@ def run_tick(
         log.debug("tick skipped because another process holds the lease")
         return None
     try:
-        interrupted = mark_interrupted(conn, holder)
+        interrupted = mark_interrupted(conn, holder, clock() - lease_ttl_ms)
         if interrupted:
             log.warning("%d job runs of a previous holder were interrupted; their work runs again when due", interrupted)
         prune_runs(conn, clock() - RUNS_KEPT_MS)

@@ -143,6 +143,15 @@ def test_invalid_config_names_key_in_both_languages(tmp_path):
     assert "Traceback" not in result.output
 
 
+def test_config_path_from_environment(tmp_path):
+    config = write_config(tmp_path, "en")
+
+    result = CliRunner().invoke(cli, ["--now", NOW, "status"], env={"ACHECKIN_SYNC_CONFIG": str(config), "ACHECKIN_SYNC_API_KEYS": ""})
+
+    assert result.exit_code == 0, result.output
+    assert "Deliveries today" in result.output
+
+
 def test_missing_config_file_says_how_to_fix(tmp_path):
     result = invoke(tmp_path / "absent.toml", "rollup")
 

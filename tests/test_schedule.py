@@ -430,3 +430,18 @@ def test_scheduler_thread_survives_failing_database(tmp_path):
     scheduler.stop(timeout=5)
 
     assert alive
+
+
+def test_young_command_line_run_not_interrupted(tmp_path):
+    settings = make_settings(tmp_path, "nightly_export = false\n")
+    conn = connect(settings.database)
+    now = local_ms("2026-11-10 09:00")
+    conn.execute(
+        "INSERT INTO job_runs (job, target, started_at_ms, outcome, holder) VALUES ('export_excel', '2026-10', ?, 'running', 'cli:4242')",
+        (now - MINUTE,),
+    )
+
+    run_tick(conn, settings, Recorder().jobs(), FixedClock(now), "serve")
+
+    outcome = conn.execute("SELECT outcome FROM job_runs WHERE holder = 'cli:4242'").fetchone()[0]
+    assert outcome == "running"
