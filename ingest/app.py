@@ -23,6 +23,8 @@ from collections.abc import Callable
 
 import msgspec
 from litestar import Litestar, Request, Response, get, post
+from litestar.exceptions import InternalServerException
+from litestar.handlers import HTTPRouteHandler
 from litestar.openapi import OpenAPIConfig, ResponseSpec
 from litestar.openapi.spec import (
     Components,
@@ -36,8 +38,23 @@ from litestar.openapi.spec import (
 from litestar.openapi.spec.enums import OpenAPIType
 
 from ingest.config import ReceiverSettings
-from ingest.errors import BodyTooLarge, IngestError, StoreUnavailable, UnauthorizedDelivery, UnreadableDelivery
-from ingest.payload import EARLIEST_PLAUSIBLE_MS, MAX_FUTURE_MS, TEXT_FIELDS, UNSPECIFIED, WebhookType, parse_delivery
+from ingest.errors import (
+    BodyTooLarge,
+    ClientDisconnected,
+    IngestError,
+    StoreUnavailable,
+    UnauthorizedDelivery,
+    UnreadableDelivery,
+)
+from ingest.payload import (
+    EARLIEST_PLAUSIBLE_MS,
+    MAX_FUTURE_MS,
+    TEXT_FIELDS,
+    UNSPECIFIED,
+    FieldWarning,
+    WebhookType,
+    parse_delivery,
+)
 from ingest.store import AcceptDelivery, QuarantineDelivery, Store, WriteResult
 from ingest.throttle import FailedKeyThrottle
 from ingest.writer import GroupCommitWriter
@@ -126,7 +143,9 @@ def create_app(settings: ReceiverSettings, store: Store, clock: Callable[[], int
         route_handlers=[_webhook_handler(receiver), _health_handler(receiver)],
         on_startup=[start],
         on_shutdown=[stop],
+        # The process running the app (serve, tests) configures logging, not the app.
         logging_config=None,
+        exception_handlers={500: _internal_error},
         openapi_config=OpenAPIConfig(
             title="acheckin-sync receiver",
             version="0.1.0",
@@ -145,7 +164,7 @@ def create_app(settings: ReceiverSettings, store: Store, clock: Callable[[], int
     )
 
 
-def _webhook_handler(receiver: _Receiver):
+def _webhook_handler(receiver: _Receiver) -> HTTPRouteHandler:
     @post(
         WEBHOOK_PATH,
         status_code=200,
@@ -168,7 +187,10 @@ def _webhook_handler(receiver: _Receiver):
         try:
             await _check_api_key(receiver, request, address)
             body = await _read_body(request, receiver.settings.body_limit_bytes)
-        except IngestError as exc:
+        except UnauthorizedDelivery as exc:
+            return _error_response(exc)
+        except (BodyTooLarge, ClientDisconnected) as exc:
+            logger.warning("Rejected delivery from %s, nothing stored: %s", address, exc.message_en)
             return _error_response(exc)
 
         headers = _storable_headers(request)
@@ -200,7 +222,7 @@ def _webhook_handler(receiver: _Receiver):
     return receive_delivery
 
 
-def _health_handler(receiver: _Receiver):
+def _health_handler(receiver: _Receiver) -> HTTPRouteHandler:
     @get("/healthz", summary="Report whether the receiver can store deliveries")
     async def healthz() -> Response[HealthStatus]:
         if receiver.writer.running:
@@ -249,11 +271,18 @@ async def _read_body(request: Request, limit: int) -> bytes:
 
     chunks = []
     size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise _body_too_large(limit)
-        chunks.append(chunk)
+    try:
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > limit:
+                raise _body_too_large(limit)
+            chunks.append(chunk)
+    except InternalServerException as exc:
+        # Litestar raises this when the client disconnects in the middle of the body.
+        raise ClientDisconnected(
+            f"Kết nối bị đóng sau {size} byte, trước khi nhận đủ nội dung; không lưu gì",
+            f"The connection closed after {size} bytes, before the body was complete; nothing was stored",
+        ) from exc
     return b"".join(chunks)
 
 
@@ -290,7 +319,16 @@ def _error_response(error: IngestError) -> Response[ErrorBody]:
     )
 
 
-def _accepted_body(result: WriteResult, warnings) -> DeliveryAccepted:
+def _internal_error(request: Request, error: Exception) -> Response[ErrorBody]:
+    """Log an unexpected error with its traceback and respond 500 in both languages."""
+    logger.error("Unexpected error on %s %s", request.method, request.url.path, exc_info=error)
+    return Response(
+        ErrorBody(error="Lỗi nội bộ của máy nhận; hãy gửi lại sau", error_en="Internal error in the receiver; retry later"),
+        status_code=500,
+    )
+
+
+def _accepted_body(result: WriteResult, warnings: tuple[FieldWarning, ...]) -> DeliveryAccepted:
     return DeliveryAccepted(
         outcome=result.outcome.value,
         delivery_id=result.delivery_id or 0,

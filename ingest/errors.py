@@ -6,6 +6,7 @@ The hierarchy, with the HTTP status the receiver sends for each::
     ├── ReceiverConfigError          a bad API key file or receiver setting (start-up)
     ├── UnauthorizedDelivery   401   the X-API-KEY header is missing or matches no key
     ├── BodyTooLarge           413   the body is over the configured limit; nothing stored
+    ├── ClientDisconnected     400   the sender left before its body was complete
     ├── UnreadableDelivery     422   authorised, but the delivery cannot be kept as a
     │   │                            check-in; it goes to quarantine with its reason
     │   └── NotJson            400   the body is not a UTF-8 JSON object
@@ -46,6 +47,12 @@ class BodyTooLarge(IngestError):
     """Raised when the announced or streamed body exceeds `body_limit_bytes`."""
 
     status_code = 413
+
+
+class ClientDisconnected(IngestError):
+    """Raised when the connection closes before the whole body arrived; nothing is stored."""
+
+    status_code = 400
 
 
 @dataclasses.dataclass(frozen=True)

@@ -468,3 +468,23 @@ def test_receiver_settings_validated(changes, phrase):
 
 def test_receiver_settings_repr_hides_keys():
     assert "secret-key" not in repr(ReceiverSettings(api_keys=("secret-key",)))
+
+
+def test_disconnect_mid_body_stores_nothing(live_server, caplog):
+    caplog.set_level(logging.INFO)
+    port = int(live_server.base_url.rsplit(":", 1)[1])
+    request = (
+        f"POST {WEBHOOK_PATH} HTTP/1.1\r\nHost: 127.0.0.1\r\nX-API-KEY: {TEST_KEY}\r\n"
+        "X-WEBHOOK-TYPE: CHECKIN\r\nContent-Type: application/json\r\nContent-Length: 500\r\n\r\n{\"user_id\":"
+    )
+
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as conn:
+        conn.sendall(request.encode())
+    deadline = time.monotonic() + 5
+    while not any("connection closed" in r.getMessage() for r in caplog.records) and time.monotonic() < deadline:
+        time.sleep(0.05)
+
+    assert any("connection closed after 11 bytes" in r.getMessage() for r in caplog.records)
+    assert count(live_server, "deliveries") == 0
+    assert count(live_server, "quarantine") == 0
+    assert live_server.client.get("/healthz").status_code == 200
