@@ -279,7 +279,7 @@ def _all_months_dirty(
     dirty: dict[EmployeeKey, set[dt.date]] = {}
     for key in store.employee_keys():
         checkins = _load_checkins(store, key, None, None)
-        months = {(d.year, d.month) for d in attribute(checkins, policy, calendar)}
+        months = {(d.year, d.month) for d in attribute(checkins, policy, calendar, user_id=key[1])}
         dirty[key] = {day for year, month in months for day in _month_days(year, month)}
     for workspace_id, user_id, month in db.execute(
         "SELECT DISTINCT workspace_id, user_id, month FROM daily_attendance"
@@ -311,7 +311,7 @@ def _recompute_employee(
     first_day = dt.date(*months[0], 1)
     last_day = _month_days(*months[-1])[-1]
     checkins = _load_checkins(store, key, first_day, last_day, policy.timezone)
-    work_dates = attribute(checkins, policy, calendar)
+    work_dates = attribute(checkins, policy, calendar, user_id=key[1])
     appears = {(d.year, d.month) for d in work_dates}
 
     to_compute: set[dt.date] = set()
@@ -325,7 +325,7 @@ def _recompute_employee(
         else:
             to_compute.update(_month_days(year, month))
 
-    figures = compute_days(checkins, sorted(to_compute), policy, calendar, now_ms)
+    figures = compute_days(checkins, sorted(to_compute), policy, calendar, now_ms, user_id=key[1])
     rows = [figures_to_row(key, f, policy.timezone, now_ms) for f in figures]
     changed = _write_rows(db, key, rows, to_delete)
     return len(rows), changed
@@ -460,6 +460,7 @@ def to_rule_checkin(row: Any) -> Checkin:
         webhook_type=WebhookType(row.webhook_type),
         working_group=group,
         office_location=row.office_location,
+        working_group_conflict=row.working_group_conflict,
     )
 
 

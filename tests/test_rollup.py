@@ -175,3 +175,21 @@ def test_range_needs_both_ends(start_server: Callable[..., LiveServer], settings
         run_rollup(server.store, settings, AFTER_NOVEMBER_MS, date_from=dt.date(2026, 11, 1))
     with pytest.raises(ValueError, match="swap"):
         run_rollup(server.store, settings, AFTER_NOVEMBER_MS, dt.date(2026, 11, 30), dt.date(2026, 11, 1))
+
+
+def test_user_assigned_shift_reaches_rollup(start_server: Callable[..., LiveServer], tmp_path: Path) -> None:
+    config = tmp_path / "config.toml"
+    shipped = (REPO / "config.toml").read_text(encoding="utf-8")
+    config.write_text(shipped.replace("users = {}", 'users = { "NV007" = "night" }', 1), encoding="utf-8")
+    settings = load_settings(config, environ={})
+    settings.database.parent.mkdir(parents=True)
+    server = start_server(api_keys=(KEY,), clock=lambda: AFTER_NOVEMBER_MS, database=settings.database)
+    post(server, [("NV007", (2026, 11, 2, 21, 58)), ("NV007", (2026, 11, 3, 6, 2))])
+
+    run_rollup(server.store, settings, AFTER_NOVEMBER_MS)
+
+    row = attendance(settings.database)[("NV007", "2026-11-02")]
+    assert row["shift_source"] == "user"
+    assert row["shift_begin"] == "2026-11-02T22:00:00+07:00"
+    assert row["status"] == "present"
+    assert row["workday"] == 1.0
