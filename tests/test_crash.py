@@ -7,7 +7,8 @@ repeat. At the end every check-in that ever got a 200 is in `checkins` exactly
 once, every resent one too, and the database passes `PRAGMA integrity_check` after
 every crash.
 
-The short form runs in CI; the long form (`-m slow`) kills the server many more
+The short form also checks that nothing `serve` printed contains the API key, a
+phone number, an e-mail address or a name. It runs in CI; the long form (`-m slow`) kills the server many more
 times under more threads. `ACHECKIN_CRASH_SEED` replays one run's kill moments.
 """
 
@@ -117,7 +118,8 @@ def integrity(db_path: Path) -> list[str]:
         conn.close()
 
 
-def run_crashes(tmp_path: Path, plan: CrashPlan, seed: int) -> tuple[Ledger, Path]:
+def run_crashes(tmp_path: Path, plan: CrashPlan, seed: int) -> tuple[Ledger, Path, str]:
+    """Run `plan`; return the ledger, the database path and everything `serve` printed."""
     rng = random.Random(seed)
     port = free_port()
     config = write_config(tmp_path, port)
@@ -150,7 +152,7 @@ def run_crashes(tmp_path: Path, plan: CrashPlan, seed: int) -> tuple[Ledger, Pat
     finally:
         # uvicorn exits by re-raising the SIGTERM it handled, after a clean shutdown.
         assert server.stop() in (0, -signal.SIGTERM), server.log_tail()
-    return ledger, database
+    return ledger, database, server.log_text()
 
 
 def check_exactly_once(ledger: Ledger, database: Path, seed: int) -> None:
@@ -190,18 +192,21 @@ def crash_seed() -> int:
 def test_sigkill_loses_no_acknowledged_delivery(tmp_path):
     seed = crash_seed()
 
-    ledger, database = run_crashes(tmp_path, SHORT, seed)
+    ledger, database, output = run_crashes(tmp_path, SHORT, seed)
 
     assert ledger.statuses.get(200, 0) >= 50, f"too few deliveries got through: {ledger.statuses} (seed {seed})"
     assert set(ledger.statuses) - {200, "ConnectError", "ReadError", "RemoteProtocolError", "ReadTimeout", 503} == set()
     check_exactly_once(ledger, database, seed)
+    delivered = make_delivery()
+    for secret in (SERVE_KEY, delivered["phone_number"], delivered["email"], delivered["name"]):
+        assert secret not in output, f"serve printed {secret!r}"
 
 
 @pytest.mark.slow
 def test_sigkill_many_times_long(tmp_path):
     seed = crash_seed()
 
-    ledger, database = run_crashes(tmp_path, LONG, seed)
+    ledger, database, _ = run_crashes(tmp_path, LONG, seed)
 
     assert ledger.statuses.get(200, 0) >= 500, f"too few deliveries got through: {ledger.statuses} (seed {seed})"
     check_exactly_once(ledger, database, seed)
