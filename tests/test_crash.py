@@ -8,8 +8,9 @@ once, every resent one too, and the database passes `PRAGMA integrity_check` aft
 every crash.
 
 The short form also checks that nothing `serve` printed contains the API key, a
-phone number, an e-mail address or a name. It runs in CI; the long form (`-m slow`) kills the server many more
-times under more threads. `ACHECKIN_CRASH_SEED` replays one run's kill moments.
+phone number, an e-mail address or a name. It runs in CI; the long form
+(`-m slow`) kills the server many more times under more threads.
+`ACHECKIN_CRASH_SEED` replays one run's kill moments.
 """
 
 from __future__ import annotations
