@@ -49,12 +49,32 @@ class GroupCommitWriter:
             self._accepting = True
 
     def stop(self) -> None:
-        """Commit what is queued, then stop the thread."""
+        """Commit what is queued, then stop the thread.
+
+        An item submitted while stopping, after the thread's last batch, gets
+        StoreUnavailable, so no handler waits forever.
+        """
         if self._thread is not None:
             self._accepting = False
             self._queue.put(_STOP)
             self._thread.join()
             self._thread = None
+        self._fail_leftovers()
+
+    def _fail_leftovers(self) -> None:
+        while True:
+            try:
+                entry = self._queue.get_nowait()
+            except queue.Empty:
+                return
+            if entry is not _STOP:
+                _, future = entry
+                future.set_exception(
+                    StoreUnavailable(
+                        "Máy nhận đang dừng; hãy gửi lại sau",
+                        "The receiver is stopping; retry later",
+                    )
+                )
 
     @property
     def running(self) -> bool:
