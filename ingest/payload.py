@@ -261,11 +261,9 @@ def _parse_id(document: dict[str, Any], field: str, problems: list[Problem]) -> 
             )
         )
         return None
-    number = value if isinstance(value, float) else None
-    if isinstance(value, int) and not isinstance(value, bool):
-        return str(value)
-    if number is not None and number.is_integer():
-        return str(int(number))
+    if isinstance(value, int | float) and (whole := _as_integer(value)) is not None:
+        return str(whole)
+
     text = _clean_text(value)
     if text is None or not text.strip():
         shown = _shorten(reprlib.repr(value))
