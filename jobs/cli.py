@@ -101,7 +101,7 @@ def _fixed_clock(text: str | None) -> Callable[[], int]:
     show_envvar=True,
     help="The config file; relative paths inside it resolve against its folder.",
 )
-@click.option("--now", hidden=True, help="Pretend the current instant is this ISO 8601 time (for tests and reproducible exports).")
+@click.option("--now", hidden=True, help="Fix the current instant at this ISO 8601 time, for tests and reproducible exports; serve ignores it and runs on the wall clock.")
 @click.pass_context
 def cli(ctx: click.Context, config_path: Path, now: str | None) -> None:
     """Receive ACheckin check-ins into SQLite and export monthly timesheets."""
