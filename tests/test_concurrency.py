@@ -187,3 +187,37 @@ def test_deliveries_fast_during_jobs_and_second_serve(tmp_path):
     assert [(job, count) for job, _, count in runs] == [("export_excel", 1), ("rollup", 1)]
     assert holders == 1
     assert integrity == "ok"
+
+
+def test_same_checkin_sent_at_once_stored_once(start_server):
+    server = start_server()
+    delivery = make_delivery(checkin_timestamp=local_ms(2026, 11, 12, 8, 0))
+    barrier = threading.Barrier(20)
+    statuses: list[int] = []
+    outcomes: list[str] = []
+
+    def send() -> None:
+        with httpx.Client(base_url=server.base_url, timeout=10, trust_env=False) as client:
+            barrier.wait()
+            answer = client.post(
+                WEBHOOK_PATH,
+                json=delivery,
+                headers={"X-API-KEY": server.api_keys[0], "X-WEBHOOK-TYPE": "CHECKIN"},
+            )
+        statuses.append(answer.status_code)
+        outcomes.append(answer.json().get("outcome", ""))
+
+    senders = [threading.Thread(target=send) for _ in range(20)]
+    for sender in senders:
+        sender.start()
+    for sender in senders:
+        sender.join()
+
+    assert statuses == [200] * 20
+    assert sorted(outcomes) == ["duplicate"] * 19 + ["stored"]
+    conn = sqlite3.connect(server.store_path)
+    try:
+        assert conn.execute("SELECT count(*) FROM checkins").fetchone()[0] == 1
+        assert conn.execute("SELECT count(*) FROM deliveries").fetchone()[0] == 20
+    finally:
+        conn.close()
