@@ -360,6 +360,23 @@ class Store:
         sql += " ORDER BY checkin_timestamp, webhook_type"
         return [_stored_checkin(row) for row in self._reader().execute(sql, params)]
 
+    def nearest_checkin_with_office(
+        self, workspace_id: str, user_id: str, instant_ms: int, before: bool, webhook_type: WebhookType | str
+    ) -> StoredCheckin | None:
+        """Return the employee's latest check-in before `instant_ms` that carries a known office.
+
+        With `before=False`, return the earliest one after `instant_ms` instead. An
+        employee's office on a date comes from such a check-in however far back it is.
+        """
+        comparison, order = ("<", "DESC") if before else (">", "ASC")
+        sql = (
+            "SELECT * FROM checkins WHERE workspace_id = ? AND user_id = ? AND webhook_type = ?"
+            f" AND checkin_timestamp {comparison} ? AND office_location IS NOT NULL"
+            f" ORDER BY checkin_timestamp {order} LIMIT 1"
+        )
+        row = self._reader().execute(sql, [workspace_id, user_id, str(webhook_type), instant_ms]).fetchone()
+        return _stored_checkin(row) if row is not None else None
+
     def checkins_between(
         self, from_ms: int, to_ms: int, webhook_type: WebhookType | str | None = None
     ) -> Iterator[StoredCheckin]:

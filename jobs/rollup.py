@@ -130,7 +130,7 @@ def run_rollup(
         if full:
             dirty = _all_months_dirty(db, store, policy, calendar)
         else:
-            dirty = _dates_near_new_checkins(store, watermark, newest_delivery, zone)
+            dirty = _dates_near_new_checkins(store, watermark, newest_delivery, zone, bool(policy.office_shifts))
             today = pendulum.from_timestamp(now_ms / 1000, tz=zone).date()
             _add_open_dates(db, dirty, today)
         if date_from is not None or date_to is not None:
@@ -220,9 +220,13 @@ def _canonical(value: Any) -> Any:
 
 
 def _dates_near_new_checkins(
-    store: Store, watermark: int, newest_delivery: int, zone: Any
+    store: Store, watermark: int, newest_delivery: int, zone: Any, office_shifts: bool
 ) -> dict[EmployeeKey, set[dt.date]]:
-    """Mark date(t) − 3 … date(t) + 3 for each CHECKIN delivered after `watermark`."""
+    """Mark date(t) − 3 … date(t) + 3 for each CHECKIN delivered after `watermark`.
+
+    With shifts assigned by office, a check-in's office also decides the shift of the
+    dates up to the next check-in that carries an office, so those are marked too.
+    """
     dirty: dict[EmployeeKey, set[dt.date]] = defaultdict(set)
     after = watermark
     while after < newest_delivery:
@@ -233,10 +237,36 @@ def _dates_near_new_checkins(
             if ref.id > newest_delivery:
                 break
             if ref.webhook_type == WebhookType.CHECKIN:
-                local_date = pendulum.from_timestamp(ref.checkin_timestamp / 1000, tz=zone).date()
+                local_date = _local_date(ref.checkin_timestamp, zone)
                 dirty[(ref.workspace_id, ref.user_id)].update(_around(local_date, NEIGHBOUR_DAYS))
+                if office_shifts:
+                    dirty[(ref.workspace_id, ref.user_id)].update(_office_reach(store, ref, local_date, zone))
         after = refs[-1].id
     return dirty
+
+
+def _office_reach(store: Store, ref: Any, local_date: dt.date, zone: Any) -> Iterator[dt.date]:
+    """Yield the dates after `local_date` whose office can come from this check-in.
+
+    They run to three days past the next CHECKIN that carries an office, or to the end
+    of the following month when there is none yet.
+
+    NOTE: without a later office, dates past the following month keep the old office
+    until a rollup with --from/--to covers them.
+    """
+    following = store.nearest_checkin_with_office(
+        ref.workspace_id, ref.user_id, ref.checkin_timestamp, False, WebhookType.CHECKIN.value
+    )
+    if following is not None:
+        last = _local_date(following.checkin_timestamp, zone) + dt.timedelta(days=NEIGHBOUR_DAYS)
+    else:
+        next_month = _month_days(local_date.year + local_date.month // 12, local_date.month % 12 + 1)
+        last = next_month[-1]
+    return iter(_days(local_date, last))
+
+
+def _local_date(instant_ms: int, zone: Any) -> dt.date:
+    return pendulum.from_timestamp(instant_ms / 1000, tz=zone).date()
 
 
 def _add_open_dates(db: sqlite_utils.Database, dirty: dict[EmployeeKey, set[dt.date]], today: dt.date) -> None:
@@ -440,7 +470,11 @@ def _load_checkins(
     last_day: dt.date | None,
     timezone: str = "UTC",
 ) -> list[Checkin]:
-    """Load the employee's CHECKINs from `first_day` − 4 to `last_day` + 4 (all when None)."""
+    """Load the employee's CHECKINs from `first_day` − 4 to `last_day` + 4 (all when None).
+
+    The latest earlier CHECKIN with a known office comes too, because a date's office
+    (and so an office-assigned shift) comes from it however far back it is.
+    """
     if first_day is None or last_day is None:
         from_ms, to_ms = 0, 2**62
     else:
@@ -449,6 +483,9 @@ def _load_checkins(
         from_ms = int(begin.subtract(days=LOAD_MARGIN_DAYS).timestamp() * 1000)
         to_ms = int(end.add(days=LOAD_MARGIN_DAYS + 1).timestamp() * 1000)
     stored = store.checkins_of(key[0], key[1], from_ms, to_ms, webhook_type=WebhookType.CHECKIN.value)
+    earlier = store.nearest_checkin_with_office(key[0], key[1], from_ms, True, WebhookType.CHECKIN.value)
+    if earlier is not None:
+        stored.insert(0, earlier)
     return [to_rule_checkin(row) for row in stored]
 
 

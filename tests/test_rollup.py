@@ -193,3 +193,46 @@ def test_user_assigned_shift_reaches_rollup(start_server: Callable[..., LiveServ
     assert row["shift_begin"] == "2026-11-02T22:00:00+07:00"
     assert row["status"] == "present"
     assert row["workday"] == 1.0
+
+
+def test_office_from_older_checkin_reaches_rollup(start_server: Callable[..., LiveServer], tmp_path: Path) -> None:
+    config = tmp_path / "config.toml"
+    shipped = (REPO / "config.toml").read_text(encoding="utf-8")
+    config.write_text(shipped.replace("offices = {}", 'offices = { "Kho Bình Dương" = "night" }', 1), encoding="utf-8")
+    settings = load_settings(config, environ={})
+    settings.database.parent.mkdir(parents=True)
+    server = start_server(api_keys=(KEY,), clock=lambda: AFTER_NOVEMBER_MS, database=settings.database)
+    warehouse = {"office_location": "Kho Bình Dương"}
+    unknown = {"office_location": "Không xác định"}
+    post(server, [("NV010", (2026, 11, 2, 21, 58), warehouse), ("NV010", (2026, 11, 3, 6, 2), warehouse)])
+    run_rollup(server.store, settings, AFTER_NOVEMBER_MS)
+
+    post(server, [("NV010", (2026, 11, 20, 21, 58), unknown), ("NV010", (2026, 11, 21, 6, 2), unknown)])
+    run_rollup(server.store, settings, AFTER_NOVEMBER_MS)
+    incremental = attendance(settings.database)
+    run_rollup(server.store, settings, AFTER_NOVEMBER_MS, dt.date(2026, 11, 1), dt.date(2026, 11, 30))
+
+    row = incremental[("NV010", "2026-11-20")]
+    assert row["shift_source"] == "office"
+    assert row["shift_begin"] == "2026-11-20T22:00:00+07:00"
+    assert row["status"] == "present"
+    assert attendance(settings.database) == incremental
+
+
+def test_late_office_checkin_marks_following_dates(start_server: Callable[..., LiveServer], tmp_path: Path) -> None:
+    config = tmp_path / "config.toml"
+    shipped = (REPO / "config.toml").read_text(encoding="utf-8")
+    config.write_text(shipped.replace("offices = {}", 'offices = { "Kho Bình Dương" = "night" }', 1), encoding="utf-8")
+    settings = load_settings(config, environ={})
+    settings.database.parent.mkdir(parents=True)
+    server = start_server(api_keys=(KEY,), clock=lambda: AFTER_NOVEMBER_MS, database=settings.database)
+    post(server, [("NV011", (2026, 11, 20, 21, 58), {"office_location": "Không xác định"})])
+    run_rollup(server.store, settings, AFTER_NOVEMBER_MS)
+    assert attendance(settings.database)[("NV011", "2026-11-12")]["shift_source"] == "default"
+
+    post(server, [("NV011", (2026, 11, 2, 21, 58), {"office_location": "Kho Bình Dương"})])
+    run_rollup(server.store, settings, AFTER_NOVEMBER_MS)
+
+    rows = attendance(settings.database)
+    assert rows[("NV011", "2026-11-12")]["shift_source"] == "office"
+    assert rows[("NV011", "2026-11-20")]["shift_source"] == "office"
