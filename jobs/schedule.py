@@ -14,7 +14,9 @@ pure function `plan_tick(now, last runs, ...)`:
   `export_at` slot, when no export for that slot finished `ok`, so a night lost to a
   crash or a stopped service runs at the next tick;
 - a Sheets export of each month the rollup changed, and a retry of each month whose
-  last Sheets export did not finish `ok` (pending), at the rollup's pace.
+  last Sheets export did not finish `ok` (pending), at the rollup's pace;
+- the retention run (raw bodies and personal fields past `storage.retention_days`),
+  once per `export_at` slot like the nightly export, when retention is on.
 
 Because a second process reads the runs the first one wrote, each job runs once per
 due time however many processes tick. Every run is recorded in `job_runs` (job,
@@ -80,6 +82,7 @@ class Job(enum.StrEnum):
     ROLLUP = "rollup"
     EXPORT_EXCEL = "export_excel"
     EXPORT_SHEETS = "export_sheets"
+    RETENTION = "retention"
 
 
 class Outcome(enum.StrEnum):
@@ -103,6 +106,8 @@ class LastRuns:
     """The due slot of the latest nightly export that finished `ok`."""
     sheets_pending: frozenset[str] = frozenset()
     """Months whose latest Sheets export did not finish `ok`."""
+    retention_slot_ms: int | None = None
+    """The due slot of the latest retention run that finished `ok`."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -113,6 +118,7 @@ class TickPlan:
     nightly_slot_ms: int | None
     nightly_month: str | None
     sheets_retry_months: frozenset[str]
+    retention_slot_ms: int | None = None
 
 
 def latest_slot_ms(now_ms: int, at_minutes: int, timezone: str) -> int:
@@ -145,19 +151,29 @@ def rollup_due(now_ms: int, last_started_ms: int | None, every_minutes: int) -> 
     return last_started_ms is None or now_ms - last_started_ms >= every_minutes * 60_000
 
 
-def plan_tick(now_ms: int, last: LastRuns, schedule: ScheduleSettings, timezone: str, sheets_enabled: bool) -> TickPlan:
+def plan_tick(
+    now_ms: int,
+    last: LastRuns,
+    schedule: ScheduleSettings,
+    timezone: str,
+    sheets_enabled: bool,
+    retention_enabled: bool = False,
+) -> TickPlan:
     """Decide what the tick at `now_ms` runs, from the recorded runs only.
 
-    With no nightly export ever recorded, the latest slot counts as due, so a fresh
-    service writes the current month's workbook at its first tick.
+    The nightly export and the retention run share the `export_at` slot. With no
+    run of either ever recorded, the latest slot counts as due, so a fresh service
+    writes the current month's workbook at its first tick.
     """
     rollup = rollup_due(now_ms, last.rollup_started_ms, schedule.rollup_every_minutes)
+    slot = latest_slot_ms(now_ms, schedule.export_at_minutes, timezone)
 
     nightly_slot = None
-    if schedule.nightly_export:
-        slot = latest_slot_ms(now_ms, schedule.export_at_minutes, timezone)
-        if last.nightly_export_slot_ms is None or last.nightly_export_slot_ms < slot:
-            nightly_slot = slot
+    if schedule.nightly_export and (last.nightly_export_slot_ms is None or last.nightly_export_slot_ms < slot):
+        nightly_slot = slot
+    retention_slot = None
+    if retention_enabled and (last.retention_slot_ms is None or last.retention_slot_ms < slot):
+        retention_slot = slot
 
     retry = last.sheets_pending if (sheets_enabled and rollup) else frozenset()
     return TickPlan(
@@ -165,6 +181,7 @@ def plan_tick(now_ms: int, last: LastRuns, schedule: ScheduleSettings, timezone:
         nightly_slot_ms=nightly_slot,
         nightly_month=month_of(nightly_slot, timezone) if nightly_slot is not None else None,
         sheets_retry_months=retry,
+        retention_slot_ms=retention_slot,
     )
 
 
@@ -245,7 +262,11 @@ def read_last_runs(conn: sqlite3.Connection) -> LastRuns:
         (Job.EXPORT_SHEETS,),
     ).fetchall()
     pending = frozenset(target for target, outcome in latest_sheets if outcome != Outcome.OK)
-    return LastRuns(rollup_started_ms=rollup, nightly_export_slot_ms=nightly, sheets_pending=pending)
+    retention = conn.execute(
+        "SELECT MAX(due_at_ms) FROM job_runs WHERE job = ? AND due_at_ms IS NOT NULL AND outcome = ?",
+        (Job.RETENTION, Outcome.OK),
+    ).fetchone()[0]
+    return LastRuns(rollup_started_ms=rollup, nightly_export_slot_ms=nightly, sheets_pending=pending, retention_slot_ms=retention)
 
 
 def mark_interrupted(conn: sqlite3.Connection, holder: str, started_before_ms: int) -> int:
@@ -349,12 +370,13 @@ class ScheduledJobs:
 
     `rollup(now_ms)` returns the months whose figures changed; `export_excel(month,
     now_ms)` returns the workbook's path; `export_sheets(month, now_ms)` is None when
-    Sheets is not configured.
+    Sheets is not configured; `retention(now_ms)` is None when retention is off.
     """
 
     rollup: Callable[[int], Iterable[str]]
     export_excel: Callable[[str, int], Path]
     export_sheets: Callable[[str, int], Any] | None = None
+    retention: Callable[[int], Any] | None = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -399,7 +421,7 @@ def _run_plan(
     lease_ttl_ms: int,
 ) -> TickReport:
     sheets_enabled = jobs.export_sheets is not None
-    plan = plan_tick(clock(), read_last_runs(conn), settings.schedule, settings.policy.timezone, sheets_enabled)
+    plan = plan_tick(clock(), read_last_runs(conn), settings.schedule, settings.policy.timezone, sheets_enabled, jobs.retention is not None)
     ran: list[tuple[str, str, str]] = []
 
     def attempt(job: Job, target: str, work: Callable[[], Any], due_at_ms: int | None = None) -> Any:
@@ -428,6 +450,10 @@ def _run_plan(
         for month in sheets_months_after_rollup(plan, months_changed, settings.schedule, sheets_enabled):
             assert jobs.export_sheets is not None
             attempt(Job.EXPORT_SHEETS, month, lambda month=month: jobs.export_sheets(month, clock()))
+
+        if plan.retention_slot_ms is not None and jobs.retention is not None:
+            retention = jobs.retention
+            attempt(Job.RETENTION, "", lambda: retention(clock()), due_at_ms=plan.retention_slot_ms)
     except _LeaseLost:
         log.warning("the tick lease lapsed while running; the rest of this tick is left to the new holder")
     return TickReport(tuple(ran))

@@ -168,6 +168,8 @@ class Settings:
     export: ExportSettings
     schedule: ScheduleSettings
     sheets: SheetsSettings
+    retention_days: int = 0
+    """Days raw bodies and personal fields are kept; 0 keeps them for ever."""
 
     @property
     def language(self) -> Language:
@@ -700,6 +702,7 @@ def _parse(document: dict[str, Any], path: Path, environ: Mapping[str, str], see
     server = _server(sections["server"])
     receiver = _receiver(sections["ingest"], sections["storage"], base, environ)
     database = sections["storage"].get("database", _path(base), base / "data" / "acheckin-sync.sqlite3")
+    retention_days = sections["storage"].get("retention_days", _integer(0, 36500, "days (0 keeps everything)"), 0)
     sections["storage"].finish()
     policy = _policy(sections["attendance"])
     export = _export(sections["export"], base)
@@ -714,4 +717,5 @@ def _parse(document: dict[str, Any], path: Path, environ: Mapping[str, str], see
         export=export,
         schedule=schedule,
         sheets=sheets,
+        retention_days=retention_days,
     )

@@ -12,6 +12,7 @@ from pathlib import Path
 from exporters.sheets import SheetsExportResult, export_to_sheets
 from ingest.store import Store
 from jobs.export import Month, build_month_tables, export_excel
+from jobs.maintenance import RetentionResult, apply_retention
 from jobs.rollup import run_rollup
 from jobs.schedule import ScheduledJobs
 from jobs.settings import Settings
@@ -36,7 +37,7 @@ def export_sheets(store: Store, settings: Settings, month: str, now_ms: int) -> 
 
 
 def scheduled_jobs(store: Store, settings: Settings) -> ScheduledJobs:
-    """Return the jobs of `serve`'s ticks; the Sheets job only when a spreadsheet is named."""
+    """Return the jobs of `serve`'s ticks: Sheets only when a spreadsheet is named, retention only when on."""
 
     def rollup_job(now_ms: int) -> frozenset[str]:
         return run_rollup(store, settings, now_ms).months_changed
@@ -47,8 +48,12 @@ def scheduled_jobs(store: Store, settings: Settings) -> ScheduledJobs:
     def sheets_job(month: str, now_ms: int) -> str:
         return export_sheets(store, settings, month, now_ms).url
 
+    def retention_job(now_ms: int) -> RetentionResult:
+        return apply_retention(settings.database, settings.retention_days, now_ms)
+
     return ScheduledJobs(
         rollup=rollup_job,
         export_excel=excel_job,
         export_sheets=sheets_job if settings.sheets.configured else None,
+        retention=retention_job if settings.retention_days > 0 else None,
     )

@@ -566,3 +566,35 @@ def _wait_healthy(url: str) -> bool:
         except httpx.TransportError:
             time.sleep(0.1)
     return False
+
+
+def test_serve_jobs_apply_configured_retention(tmp_path, start_server):
+    from jobs.tasks import scheduled_jobs
+
+    config = write_config(tmp_path, extra="")
+    config.write_text(config.read_text(encoding="utf-8").replace('database = "data/att.sqlite3"\n', 'database = "data/att.sqlite3"\nretention_days = 30\n'), encoding="utf-8")
+    settings = load_settings(config, {})
+    server = start_server(database=settings.database)
+    assert server.post_delivery(make_delivery()).status_code == 200
+
+    jobs = scheduled_jobs(server.store, settings)
+    result = jobs.retention(local_ms(2027, 1, 15, 0, 0))
+
+    assert result.deliveries == 1
+    with sqlite3.connect(settings.database) as conn:
+        assert conn.execute("SELECT body, email FROM deliveries JOIN checkins ON checkins.id = deliveries.checkin_id").fetchall() == [("", None)]
+
+
+def test_serve_jobs_without_retention_by_default(tmp_path):
+    from ingest.store import Store
+    from jobs.tasks import scheduled_jobs
+
+    settings = load_settings(write_config(tmp_path), {})
+    store = Store.open(settings.database)
+    try:
+        jobs = scheduled_jobs(store, settings)
+    finally:
+        store.close()
+
+    assert jobs.retention is None
+    assert jobs.export_sheets is None

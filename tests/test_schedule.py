@@ -445,3 +445,35 @@ def test_young_command_line_run_not_interrupted(tmp_path):
 
     outcome = conn.execute("SELECT outcome FROM job_runs WHERE holder = 'cli:4242'").fetchone()[0]
     assert outcome == "running"
+
+
+@pytest.mark.parametrize(
+    ("enabled", "last_slot", "now", "due"),
+    [
+        (True, None, "2026-11-10 09:00", "2026-11-09 23:30"),
+        (True, "2026-11-09 23:30", "2026-11-10 09:00", None),
+        (True, "2026-11-09 23:30", "2026-11-11 02:00", "2026-11-10 23:30"),
+        (False, None, "2026-11-10 09:00", None),
+    ],
+)
+def test_retention_runs_once_per_night(enabled, last_slot, now, due):
+    last = LastRuns(retention_slot_ms=local_ms(last_slot) if last_slot else None)
+
+    plan = plan_tick(local_ms(now), last, ScheduleSettings(nightly_export=False), ZONE, sheets_enabled=False, retention_enabled=enabled)
+
+    assert plan.retention_slot_ms == (local_ms(due) if due else None)
+
+
+def test_retention_tick_recorded_with_slot(tmp_path):
+    settings = make_settings(tmp_path, "nightly_export = false\n")
+    conn = connect(settings.database)
+    calls = []
+    jobs = ScheduledJobs(rollup=lambda now_ms: (), export_excel=lambda month, now_ms: Path(), retention=calls.append)
+    clock = FixedClock(local_ms("2026-11-11 02:00"))
+
+    run_tick(conn, settings, jobs, clock, "a")
+    clock.now_ms += 10 * MINUTE
+    run_tick(conn, settings, jobs, clock, "a")
+
+    assert calls == [local_ms("2026-11-11 02:00")]
+    assert read_last_runs(conn).retention_slot_ms == local_ms("2026-11-10 23:30")

@@ -371,3 +371,19 @@ def test_symbols_match_legend_meanings():
     from jobs.settings import Symbols
 
     assert [field.name for field in dataclasses.fields(Symbols)] == list(SYMBOL_MEANINGS)
+
+
+@pytest.mark.parametrize(("value", "days"), [("0", 0), ("365", 365)])
+def test_retention_days_parsed(tmp_path, value, days):
+    path = write_config(tmp_path, f"[storage]\nretention_days = {value}\n")
+
+    assert load_settings(path, NO_ENV).retention_days == days
+
+
+def test_negative_retention_names_key(tmp_path):
+    path = write_config(tmp_path, "[storage]\nretention_days = -1\n")
+
+    with pytest.raises(SettingsError) as raised:
+        load_settings(path, NO_ENV)
+
+    assert raised.value.key == "storage.retention_days"
