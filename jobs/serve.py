@@ -1,7 +1,8 @@
 """`acheckin-sync serve`: the receiver under uvicorn, with the scheduler beside it.
 
 The scheduler runs in its own thread with its own SQLite connection, so a long rollup
-or export never blocks the receiver's event loop. Both share one `Store`, whose
+or export never runs on the receiver's event loop. It still shares SQLite's single
+write lock with the receiver, which is why the rollup writes in short transactions. Both share one `Store`, whose
 readers are per thread and whose writes take the store's lock.
 """
 

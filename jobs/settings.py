@@ -656,7 +656,7 @@ def load_settings(path: Path, environ: Mapping[str, str] = os.environ) -> Settin
     """Read and validate the config file at `path`, plus API keys and credentials.
 
     Raises `SettingsError` for a missing or unreadable file, invalid TOML, or any
-    invalid, unknown or misplaced key; the message names the key and what it accepts.
+    invalid, unknown or misplaced key. The message names the key and what it accepts.
     """
     path = Path(path).expanduser().absolute()
     document = _read_document(path)
