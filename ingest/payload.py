@@ -61,11 +61,7 @@ _JSON = msgspec.json.Decoder()
 
 
 class WebhookType(enum.StrEnum):
-    """The `X-WEBHOOK-TYPE` of a delivery.
-
-    The same values as `jobs.figures.WebhookType`, redefined here because `ingest`
-    imports nothing from `jobs`.
-    """
+    """The `X-WEBHOOK-TYPE` of a delivery; `jobs.figures` re-exports it."""
 
     CHECKIN = "CHECKIN"
     JOIN_EVENT = "JOIN_EVENT"

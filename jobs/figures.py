@@ -10,12 +10,8 @@ import dataclasses
 import datetime as dt
 import enum
 
-
-class WebhookType(enum.StrEnum):
-    """The `X-WEBHOOK-TYPE` of a delivery; only CHECKIN counts toward attendance."""
-
-    CHECKIN = "CHECKIN"
-    JOIN_EVENT = "JOIN_EVENT"
+# The receiver defines the webhook types; only CHECKIN counts toward attendance.
+from ingest.payload import WebhookType  # noqa: F401  (re-exported)
 
 
 class DateKind(enum.StrEnum):
@@ -99,6 +95,9 @@ class DayFigures:
     """Shift length less its break; 0 without a shift."""
     office_location: str | None
     conflict: str | None
+    """Shifts sent for this date that disagree, as clock times with the one used first:
+    "09:00-18:00 ≠ 10:00-19:00" (two check-ins point at the date), or
+    "08:00-17:00, 08:30-17:30" (copies of one check-in); several are joined by "; "."""
     first_in_ms: int | None
     last_out_ms: int | None
     checkin_count: int

@@ -80,7 +80,7 @@ def _merge_copies(copies: Sequence[Checkin]) -> tuple[Scan, int]:
     conflicts = sorted({copy.working_group_conflict for copy in copies if copy.working_group_conflict is not None})
     if len(groups) > 1:
         listed = ", ".join(_format_group(group) for group in groups)
-        conflicts.append(f"copies of one check-in carry working_groups {listed}; kept {_format_group(groups[0])}")
+        conflicts.append(listed)
 
     scan = Scan(
         timestamp_ms=copies[0].timestamp_ms,
@@ -211,9 +211,7 @@ class Planner:
                 conflicts.setdefault(index, []).append(scan.conflict)
             kept = groups.setdefault(index, group)
             if kept != group:
-                conflicts.setdefault(index, []).append(
-                    f"working_group {_format_group(group)} ignored: the date already has {_format_group(kept)}"
-                )
+                conflicts.setdefault(index, []).append(f"{_format_group(kept)} ≠ {_format_group(group)}")
         return groups, conflicts
 
     def _pointed_date(self, instant_ms: int, group: WorkingGroup) -> int | None:

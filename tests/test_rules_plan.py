@@ -242,7 +242,7 @@ def test_shift_from_working_group_of_earliest_checkin() -> None:
     assert result.shift_source is ShiftSource.WORKING_GROUP
     assert local(result.shift_begin_ms) == "2026-11-23 09:00:00"
     assert local(result.shift_end_ms) == "2026-11-23 18:00:00"
-    assert result.conflict == "working_group 10:00-19:00 ignored: the date already has 09:00-18:00"
+    assert result.conflict == "09:00-18:00 ≠ 10:00-19:00"
 
 
 def test_shift_earliest_by_timestamp_not_input_order() -> None:
@@ -326,7 +326,7 @@ def test_shift_copies_with_different_working_groups_keep_smaller() -> None:
     result = figures(checkins, "2026-11-23")
 
     assert local(result.shift_begin_ms) == "2026-11-23 08:30:00"
-    assert result.conflict == "copies of one check-in carry working_groups 08:30-17:30, 09:00-18:00; kept 08:30-17:30"
+    assert result.conflict == "08:30-17:30, 09:00-18:00"
 
 
 def test_shift_conflict_across_dates() -> None:
@@ -336,7 +336,7 @@ def test_shift_conflict_across_dates() -> None:
     result = figures(checkins, "2026-11-25")
 
     assert local(result.shift_begin_ms) == "2026-11-25 08:00:00"
-    assert result.conflict == "working_group 22:00-06:00 ignored: the date already has 08:00-17:00"
+    assert result.conflict == "08:00-17:00 ≠ 22:00-06:00"
     assert figures(checkins, "2026-11-26").conflict is None
 
 
