@@ -63,8 +63,10 @@ TITLE_FONT = Font(bold=True, size=14)
 HEADER_FONT = Font(bold=True)
 THIN_BORDER = Border(*(Side(style="thin", color="A6A6A6"),) * 4)
 LINE_HEIGHT_POINTS = 15
-CHARACTERS_PER_WIDTH_UNIT = 1.1
-"""An estimate of how many header characters (Calibri 11, bold) fit in one unit of column width."""
+CHARACTERS_PER_WIDTH_UNIT = 0.9
+"""An estimate of how many header characters (Calibri 11, bold) fit in one unit of column width.
+
+A LibreOffice rendering of the grid cut off wrapped headers at 1.1."""
 
 
 def write_workbook(tables: Sequence[Table], path: Path, language: Language) -> Path:
@@ -270,6 +272,8 @@ class _SheetWriter:
         sheet.row_dimensions[self.header_row].height = LINE_HEIGHT_POINTS * self._header_line_count()
 
         sheet.print_title_rows = f"{self.header_row}:{self.header_row}"
+        if frozen_columns:
+            sheet.print_title_cols = f"A:{get_column_letter(frozen_columns)}"
         sheet.page_setup.orientation = "landscape"
         sheet.page_setup.paperSize = Worksheet.PAPERSIZE_A4
         if self.table.key == GRID_TABLE_KEY:
@@ -278,11 +282,11 @@ class _SheetWriter:
             sheet.page_setup.fitToHeight = 0
 
     def _header_line_count(self) -> int:
-        """Estimate how many wrapped lines the tallest header label needs."""
+        """Estimate how many lines the tallest header label needs when wrapped at spaces."""
         count = 1
         for column in self.columns:
             per_line = max(1, int(column.width * CHARACTERS_PER_WIDTH_UNIT))
-            lines = sum(max(1, -(-len(part) // per_line)) for part in column.label(self.language).split("\n"))
+            lines = sum(_wrapped_line_count(part, per_line) for part in column.label(self.language).split("\n"))
             count = max(count, lines)
         return count
 
@@ -452,3 +456,22 @@ def clean_text(text: str) -> str:
     """
     text = _UNWRITABLE_CHARACTERS.sub("", text)
     return unicodedata.normalize("NFC", text)
+
+
+def _wrapped_line_count(text: str, per_line: int) -> int:
+    """Count the lines `text` takes when wrapped at spaces into lines of `per_line` characters.
+
+    A word longer than a line is broken, as spreadsheets do.
+    """
+    lines, used = 1, 0
+    for word in text.split():
+        length = len(word)
+        needed = length if used == 0 else used + 1 + length
+        if needed <= per_line:
+            used = needed
+            continue
+        if used:
+            lines += 1
+        lines += (length - 1) // per_line
+        used = length % per_line or per_line
+    return lines

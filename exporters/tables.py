@@ -297,8 +297,17 @@ LEGEND_LATE_EARLY = Label(
     "A late or early day keeps its symbol; the times and minutes are in the totals",
 )
 LEGEND_SHADING = Label(
-    "Ô tô xám: ngày nghỉ hằng tuần; ô tô cam: ngày lễ, Tết hoặc nghỉ bù",
+    "Ô nền xám: ngày nghỉ hằng tuần; ô nền cam: ngày lễ, Tết hoặc nghỉ bù",
     "Grey cells: weekly rest days; orange cells: public holidays and compensatory days off",
+)
+
+LEGEND_NIGHT = Label(
+    "Giờ làm đêm (22:00–06:00) gồm cả giờ làm thêm ban đêm; cột làm thêm ban đêm chỉ để tính phần phụ cấp thêm",
+    "Night hours (22:00–06:00) include night overtime; the night-overtime column is only for its extra allowance",
+)
+LEGEND_FIRST_DATE = Label(
+    "Nhân viên có mặt trong tháng khi có ít nhất một lần chấm công thuộc về một ngày của tháng",
+    "An employee is listed in a month when at least one check-in belongs to one of its dates",
 )
 
 
@@ -318,6 +327,8 @@ def legend_lines(symbols: Mapping[str, str], language: Language) -> list[str]:
     lines.append(LEGEND_BLANK.text(language))
     lines.append(LEGEND_LATE_EARLY.text(language))
     lines.append(LEGEND_SHADING.text(language))
+    lines.append(LEGEND_NIGHT.text(language))
+    lines.append(LEGEND_FIRST_DATE.text(language))
     return lines
 
 

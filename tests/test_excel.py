@@ -688,7 +688,7 @@ def test_legend_lines_by_language(language, first, symbol_line):
 
     assert lines[0] == first
     assert symbol_line in lines
-    assert len(lines) == 1 + len(SYMBOL_MEANINGS) + 3
+    assert len(lines) == 1 + len(SYMBOL_MEANINGS) + 5
 
 
 def test_legend_uses_firm_symbols():
