@@ -120,12 +120,16 @@ def _run_section(name: str, sizes: Sizes, workdir: Path):
     if name == "receiver":
         from bench import receiver
 
+        from bench.components import measure_components
+
         peak = 2 * receiver.MORNING_PEAK_PER_S
         return {
             "throughput": receiver.measure_throughput(workdir, sizes.wrk_connections, sizes.wrk_duration_s, sizes.wrk_rounds),
             "latency": receiver.measure_latency(
                 workdir, [(round(peak, 2), sizes.peak_seconds), *sizes.fixed_rates], sizes.search_rates, sizes.search_duration_s
             ),
+            "components": measure_components(workdir),
+            "profile": receiver.profile_under_load(workdir, sizes.wrk_connections, sizes.wrk_duration_s),
         }
     if name == "rollup":
         from bench import rollup

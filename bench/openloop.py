@@ -38,6 +38,8 @@ class OpenLoopResult:
     completed_per_s: float
     status_counts: dict[int, int]
     failures: int
+    failure_kinds: dict[str, int]
+    """Requests with no answer, by exception: a timeout is `TimeoutError` after `timeout_s`."""
     repeats_not_answered_duplicate: int
     p50_ms: float
     p99_ms: float
@@ -95,29 +97,43 @@ def run_open_loop(
     )
 
 
+IDLE_LIMIT_S = 3.0
+"""Connections idle longer are closed, not reused: uvicorn closes keep-alive
+connections idle for 5 s (its `timeout_keep_alive` default), and a request sent on a
+connection the server is closing fails without reaching it."""
+
+
 class _Pool:
     def __init__(self, host: str, port: int, limit: int) -> None:
         self.host, self.port = host, port
-        self.idle: list[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = []
+        self.idle: list[tuple[float, tuple[asyncio.StreamReader, asyncio.StreamWriter]]] = []
         self.slots = asyncio.Semaphore(limit)
         self.opened = 0
 
     async def acquire(self) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
         await self.slots.acquire()
-        if self.idle:
-            return self.idle.pop()
+        now = time.monotonic()
+        while self.idle:
+            released_at, connection = self.idle.pop()
+            if now - released_at < IDLE_LIMIT_S:
+                return connection
+            connection[1].close()
         self.opened += 1
-        return await asyncio.open_connection(self.host, self.port)
+        try:
+            return await asyncio.open_connection(self.host, self.port)
+        except BaseException:
+            self.slots.release()
+            raise
 
     def release(self, connection, reusable: bool) -> None:
         if reusable:
-            self.idle.append(connection)
+            self.idle.append((time.monotonic(), connection))
         else:
             connection[1].close()
         self.slots.release()
 
     def close(self) -> None:
-        for _, writer in self.idle:
+        for _, (_, writer) in self.idle:
             writer.close()
 
 
@@ -127,21 +143,24 @@ async def _run(url, rate_per_s, duration_s, base_ms, first_number, repeat_share,
     plan = _plan(int(rate_per_s * duration_s), first_number, repeat_share, random.Random(seed))
     latencies: list[float] = []
     statuses: dict[int, int] = {}
-    failures = 0
+    failure_kinds: dict[str, int] = {}
     wrong_repeats = 0
 
     async def one(due: float, body: bytes, repeat: bool) -> None:
-        nonlocal failures, wrong_repeats
-        connection = await pool.acquire()
+        nonlocal wrong_repeats
         reusable = False
+        connection = None
         try:
+            connection = await pool.acquire()
             status, answer = await asyncio.wait_for(_post(connection, address.netloc, body), timeout_s)
             reusable = True
-        except (OSError, asyncio.TimeoutError, asyncio.IncompleteReadError, ValueError):
-            failures += 1
+        except (OSError, asyncio.TimeoutError, asyncio.IncompleteReadError, ValueError) as exc:
+            kind = type(exc).__name__
+            failure_kinds[kind] = failure_kinds.get(kind, 0) + 1
             return
         finally:
-            pool.release(connection, reusable)
+            if connection is not None:
+                pool.release(connection, reusable)
         latencies.append((time.perf_counter() - due) * 1000)
         statuses[status] = statuses.get(status, 0) + 1
         if repeat and status == 200 and b'"duplicate"' not in answer:
@@ -169,7 +188,8 @@ async def _run(url, rate_per_s, duration_s, base_ms, first_number, repeat_share,
         repeats=sum(1 for _, repeat in plan if repeat),
         completed_per_s=round(count / elapsed, 1),
         status_counts=dict(sorted(statuses.items())),
-        failures=failures,
+        failures=sum(failure_kinds.values()),
+        failure_kinds=failure_kinds,
         repeats_not_answered_duplicate=wrong_repeats,
         p50_ms=round(latencies[count // 2], 2) if count else float("nan"),
         p99_ms=round(latencies[min(count - 1, int(0.99 * count))], 2) if count else float("nan"),

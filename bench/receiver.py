@@ -29,6 +29,10 @@ class ThroughputFigures:
     bare: list[WrkResult]
     full: list[WrkResult]
     normal: list[WrkResult]
+    bare_quiet: list[WrkResult]
+    """The bare handler with log level `warning`: no access log line per request."""
+    full_quiet: list[WrkResult]
+    """The receiver (FULL) with log level `warning`: no access log, no line per delivery."""
 
     @property
     def bare_per_s(self) -> float:
@@ -53,8 +57,14 @@ class ThroughputFigures:
         return round(self.full_per_s / self.normal_per_s, 3)
 
     @property
+    def full_vs_bare_quiet(self) -> float:
+        """The throughput ratio when neither server logs each request."""
+        return round(_median_rate(self.full_quiet) / _median_rate(self.bare_quiet), 3)
+
+    @property
     def errors(self) -> int:
-        return sum(run.non_2xx + run.socket_errors for run in [*self.bare, *self.full, *self.normal])
+        runs = [*self.bare, *self.full, *self.normal, *self.bare_quiet, *self.full_quiet]
+        return sum(run.non_2xx + run.socket_errors for run in runs)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -88,20 +98,25 @@ class LatencyFigures:
 
 
 def measure_throughput(workdir: Path, connections: int, duration_s: int, rounds: int) -> ThroughputFigures:
-    """Run wrk against the bare handler, the receiver with FULL and with NORMAL, `rounds` times.
+    """Run wrk against each server configuration, `rounds` times.
 
-    The three servers take turns within each round, so a slow spell of the machine
-    hits all three alike. Each receiver run starts on a new database file.
+    The configurations take turns within each round, so a slow spell of the
+    machine hits all of them alike. Each receiver run starts on a new database.
     """
-    bare, full, normal = [], [], []
+    runs: dict[str, list[WrkResult]] = {name: [] for name in ("bare", "full", "normal", "bare_quiet", "full_quiet")}
+    configurations = [
+        ("bare", "bare", None, "info"),
+        ("full", "receiver", "FULL", "info"),
+        ("normal", "receiver", "NORMAL", "info"),
+        ("bare_quiet", "bare", None, "warning"),
+        ("full_quiet", "receiver", "FULL", "warning"),
+    ]
     for round_number in range(rounds):
-        with running_server("bare", workdir) as server:
-            bare.append(run_wrk(server.url, connections, duration_s, BASE_MS))
-        for synchronous, results in (("FULL", full), ("NORMAL", normal)):
-            database = workdir / f"throughput-{synchronous.lower()}-{round_number}.db"
-            with running_server("receiver", workdir, database, synchronous) as server:
-                results.append(run_wrk(server.url, connections, duration_s, BASE_MS))
-    return ThroughputFigures(connections, duration_s, rounds, bare, full, normal)
+        for name, kind, synchronous, log_level in configurations:
+            database = workdir / f"throughput-{name}-{round_number}.db" if kind == "receiver" else None
+            with running_server(kind, workdir, database, synchronous or "FULL", log_level=log_level) as server:
+                runs[name].append(run_wrk(server.url, connections, duration_s, BASE_MS, server_pid=server.process.pid))
+    return ThroughputFigures(connections, duration_s, rounds, **runs)
 
 
 def measure_latency(
@@ -157,3 +172,34 @@ def _median_rate(runs: list[WrkResult]) -> float:
 
 def _sustained(run: OpenLoopResult) -> bool:
     return run.clean and run.completed_per_s >= 0.97 * run.rate_per_s and run.max_ms < 1000
+
+
+def profile_under_load(workdir: Path, connections: int, duration_s: int) -> list[str]:
+    """Sample the receiver (FULL, log level warning) with py-spy while wrk drives it.
+
+    py-spy samples every thread from outside the process, so the writer thread shows
+    beside the event loop and the code runs at full speed. Returns the summary lines,
+    or one line saying why there is none.
+    """
+    import shutil
+    import subprocess
+    import sys
+
+    from bench.flame import summarise
+
+    spy = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
+    if not Path(spy).exists():
+        return ["py-spy is not installed (`bash bench/run` installs it into .venv); no profile taken."]
+    database = workdir / "profile.db"
+    output = workdir / "receiver-py-spy.txt"
+    with running_server("receiver", workdir, database, "FULL", log_level="warning") as server:
+        sampler = subprocess.Popen(
+            [spy, "record", "--pid", str(server.process.pid), "--rate", "200", "--duration", str(duration_s),
+             "--format", "raw", "--output", str(output), "--threads", "--nonblocking"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )
+        run_wrk(server.url, connections, duration_s + 1, BASE_MS)
+        sampler.wait(timeout=60)
+    if not output.exists():
+        return [f"py-spy exited with {sampler.returncode} and wrote no profile (it needs ptrace permission)."]
+    return summarise(output)

@@ -79,6 +79,10 @@ def _goals(sections: dict[str, Any]) -> list[Goal]:
             "≥ 0.5", throughput["full_vs_bare"] >= 0.5,
         ))
         goals.append(Goal(
+            "… the same with no log line per request (log level warning, both servers)",
+            f"{throughput['full_vs_bare_quiet']:.2f}", "≥ 0.5", throughput["full_vs_bare_quiet"] >= 0.5,
+        ))
+        goals.append(Goal(
             "Durability cost, FULL / NORMAL",
             f"{throughput['full_vs_normal']:.2f} ({throughput['full_per_s']:.0f} / {throughput['normal_per_s']:.0f} req/s)",
             "≥ 0.7", throughput["full_vs_normal"] >= 0.7,
@@ -192,28 +196,54 @@ def _receiver_details(figures: dict[str, Any]) -> list[str]:
     throughput, latency = figures["throughput"], figures["latency"]
     lines = [
         f"Throughput: `wrk` (Debian 4.1.0), 1 thread, {throughput['connections']} connections, "
-        f"{throughput['duration_s']} s per run, {throughput['rounds']} rounds in which the three servers take turns; "
+        f"{throughput['duration_s']} s per run, {throughput['rounds']} rounds in which the five configurations below take turns; "
         "the median of the rounds counts. Every request is a distinct, realistic delivery (12 fields with "
         "Vietnamese text, a working_group and the API key, about 380 bytes; `bench/deliveries.lua`). "
         "Each server is `python -m bench.serve` under uvicorn with one worker and the project's installed "
-        "uvicorn (no uvloop or httptools), logging at INFO to a file as `serve` does. The bare handler "
+        "uvicorn (no uvloop or httptools) and the options `acheckin-sync serve` passes (access log on, INFO "
+        "records, which Litestar's default logging writes to stderr, redirected to a file). The bare handler "
         "reads and decodes the body with msgspec and answers a small JSON object. Each receiver run "
         "starts on a new database.",
         "",
-        "| server | req/s per round | median | p50 / p99 / max latency (ms, last round) | errors |",
-        "|---|---|---|---|---|",
+        "| server | log level | req/s per round | median | server CPU ms per request | p50 / p99 / max latency (ms, last round) | errors |",
+        "|---|---|---|---|---|---|---|",
     ]
-    for label, key, median in (("bare Litestar handler", "bare", "bare_per_s"),
-                               ("receiver, synchronous=FULL", "full", "full_per_s"),
-                               ("receiver, synchronous=NORMAL", "normal", "normal_per_s")):
+    for label, key, level in (("bare Litestar handler", "bare", "info"),
+                              ("receiver, synchronous=FULL", "full", "info"),
+                              ("receiver, synchronous=NORMAL", "normal", "info"),
+                              ("bare Litestar handler", "bare_quiet", "warning"),
+                              ("receiver, synchronous=FULL", "full_quiet", "warning")):
         runs = throughput[key]
         last = runs[-1]
         errors = sum(run["non_2xx"] + run["socket_errors"] for run in runs)
         rates = ", ".join(f"{run['requests_per_s']:.0f}" for run in runs)
+        median = sorted(run["requests_per_s"] for run in runs)[len(runs) // 2]
+        cpu = sorted(run["server_cpu_ms_per_request"] or 0 for run in runs)[len(runs) // 2]
         lines.append(
-            f"| {label} | {rates} | {throughput[median]:.0f} | "
+            f"| {label} | {level} | {rates} | {median:.0f} | {cpu:.3f} | "
             f"{last['latency_p50_ms']} / {last['latency_p99_ms']} / {last['latency_max_ms']} | {errors} |"
         )
+    lines += [
+        "",
+        f"Without a log line per request (log level `warning` for both servers), the receiver makes "
+        f"{throughput['full_vs_bare_quiet']:.2f} of the bare handler's rate. With `info`, the default of `serve`, "
+        "uvicorn's access log costs the bare handler a large share of its time, which narrows the ratio.",
+        "",
+        "What one delivery costs in each step, measured in one process without HTTP (`bench/components.py`, "
+        "4,000 distinct deliveries):",
+        "",
+        "| step | wall µs per delivery | CPU µs per delivery |",
+        "|---|---|---|",
+        *[f"| {cost['step']} | {cost['wall_us']} | {cost['cpu_us']} |" for cost in figures["components"]],
+        "",
+        "Where the receiver's time goes under wrk load (synchronous=FULL, log level `warning`; py-spy samples of "
+        "both threads at 200 Hz; `incl` counts samples with the function anywhere on the stack, `own` at the top):",
+        "",
+        "```",
+        *figures["profile"],
+        "```",
+        "",
+    ]
     lines += [
         "",
         "Latency: `bench/openloop.py`, an open-loop generator (each request is due at start + i / rate and its "
@@ -229,7 +259,7 @@ def _receiver_details(figures: dict[str, Any]) -> list[str]:
         statuses = ", ".join(f"{status}: {count}" for status, count in run["status_counts"].items())
         lines.append(
             f"| {run['rate_per_s']} | {run['duration_s']} | {run['sent']} | {run['completed_per_s']} | {run['p50_ms']} | "
-            f"{run['p99_ms']} | {run['max_ms']} | {statuses} | {run['failures']} | {run['max_connections_used']} |"
+            f"{run['p99_ms']} | {run['max_ms']} | {statuses} | {_failures(run)} | {run['max_connections_used']} |"
         )
     database = latency["database"]
     lines += [
@@ -241,6 +271,13 @@ def _receiver_details(figures: dict[str, Any]) -> list[str]:
         "",
     ]
     return lines
+
+
+def _failures(run: dict[str, Any]) -> str:
+    kinds = run.get("failure_kinds") or {}
+    if not kinds:
+        return str(run["failures"])
+    return f"{run['failures']} (" + ", ".join(f"{kind} {count}" for kind, count in kinds.items()) + ")"
 
 
 def _rollup_details(figures: dict[str, Any]) -> list[str]:

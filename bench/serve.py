@@ -3,9 +3,12 @@
     python -m bench.serve receiver --port 8123 --database /tmp/x.db --synchronous FULL
     python -m bench.serve bare --port 8124
 
-Both run under uvicorn with the same options (one worker, the event loop and HTTP
-parser uvicorn picks from what the project installs, no access log), so the ratio
-between them is the cost of our code and not of the server.
+Both run under uvicorn with the options `acheckin-sync serve` uses (jobs/serve.py:
+one worker, uvicorn's access log on, `log_config=None`, INFO records; Litestar's
+default logging config sends them to stderr, which `bench.servers` redirects into a
+file) and the event loop and
+HTTP parser uvicorn picks from what the project installs. So the ratio between
+them is the cost of our code and not of the server.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ import argparse
 import inspect
 import logging
 import sqlite3
+import sys
 import time
 from pathlib import Path
 
@@ -27,6 +31,9 @@ from ingest.store import Store
 
 BENCH_KEY = "bench-key-5d1c"
 """The API key the load generators send; the receiver checks it like any key."""
+
+LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+"""The format `acheckin-sync` logs with (jobs/cli.py)."""
 
 
 class _Answer(msgspec.Struct, frozen=True):
@@ -80,15 +87,24 @@ def main() -> None:
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--database", type=Path)
     parser.add_argument("--synchronous", choices=["FULL", "NORMAL"], default="FULL")
-    parser.add_argument("--log-file", type=Path, help="INFO log, as `serve` writes one line per delivery")
+    parser.add_argument(
+        "--switch-interval-ms", type=float,
+        help="set sys.setswitchinterval (Python's default is 5 ms), to measure its effect on the GIL hand-off",
+    )
+    parser.add_argument(
+        "--log-level", default="info", choices=["info", "warning"],
+        help="info as `serve` runs by default (a line per delivery and per request); warning to measure their cost",
+    )
     args = parser.parse_args()
 
-    logging.basicConfig(level=logging.INFO, filename=args.log_file)
+    if args.switch_interval_ms is not None:
+        sys.setswitchinterval(args.switch_interval_ms / 1000)
+    logging.basicConfig(level=args.log_level.upper(), format=LOG_FORMAT)
     if args.app == "bare":
         app = bare_app()
     else:
         app = receiver_app(args.database, args.synchronous)
-    uvicorn.run(app, host="127.0.0.1", port=args.port, workers=1, log_level="warning", access_log=False)
+    uvicorn.run(app, host="127.0.0.1", port=args.port, workers=1, log_level=args.log_level, log_config=None, lifespan="on")
 
 
 if __name__ == "__main__":

@@ -32,16 +32,27 @@ class RunningServer:
 
 @contextlib.contextmanager
 def running_server(
-    kind: str, workdir: Path, database: Path | None = None, synchronous: str = "FULL"
+    kind: str,
+    workdir: Path,
+    database: Path | None = None,
+    synchronous: str = "FULL",
+    switch_interval_ms: float | None = None,
+    log_level: str = "info",
 ) -> Iterator[RunningServer]:
     """Run `bench.serve` (`kind` is "receiver" or "bare") until the block ends.
 
-    The server's output goes to a log file in `workdir`, named after the run.
+    The server's output (its log included) goes to a `.stderr` file in `workdir`,
+    named after the run.
     """
     port = _free_port()
     label = kind if database is None else f"{kind}-{synchronous.lower()}-{database.stem}"
-    log_path = workdir / f"{label}.log"
-    command = [sys.executable, "-m", "bench.serve", kind, "--port", str(port), "--log-file", str(log_path)]
+    command = [sys.executable, "-m", "bench.serve", kind, "--port", str(port)]
+    if log_level != "info":
+        command += ["--log-level", log_level]
+        label += f"-log-{log_level}"
+    if switch_interval_ms is not None:
+        command += ["--switch-interval-ms", str(switch_interval_ms)]
+        label += f"-switch-{switch_interval_ms}ms"
     if database is not None:
         command += ["--database", str(database), "--synchronous", synchronous]
     with open(workdir / f"{label}.stderr", "ab") as stderr:

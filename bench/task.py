@@ -27,10 +27,17 @@ REPO = Path(__file__).resolve().parent.parent
 
 
 def rollup(arguments: dict[str, Any]):
-    """Prepare `run_rollup` on the store at `database` at `now_ms`; return the timed call."""
+    """Prepare `run_rollup` on the store at `database` at `now_ms`; return the timed call.
+
+    With `proposed`, the changes of `bench.proposals` are patched in first.
+    """
     from ingest.store import Store
     from jobs.rollup import run_rollup
 
+    if arguments.get("proposed"):
+        from bench.proposals import apply
+
+        apply()
     store = Store.open(Path(arguments["database"]))
     settings = load_settings(REPO / "config.toml", {})
 

@@ -28,10 +28,17 @@ class WrkResult:
     latency_p50_ms: float
     latency_p99_ms: float
     latency_max_ms: float
+    server_cpu_ms_per_request: float | None = None
+    """User + system CPU time of the server process over the run, per completed request."""
 
 
-def run_wrk(url: str, connections: int, duration_s: int, base_ms: int, threads: int = 1) -> WrkResult:
-    """POST distinct deliveries to `url` for `duration_s` seconds; check-in times start at `base_ms`."""
+def run_wrk(
+    url: str, connections: int, duration_s: int, base_ms: int, threads: int = 1, server_pid: int | None = None
+) -> WrkResult:
+    """POST distinct deliveries to `url` for `duration_s` seconds; check-in times start at `base_ms`.
+
+    With `server_pid`, the server process's CPU time over the run is measured too.
+    """
     if shutil.which("wrk") is None:
         raise RuntimeError("wrk is not installed; run `bash bench/run`, which installs it with apt-get")
     environment = {
@@ -44,8 +51,25 @@ def run_wrk(url: str, connections: int, duration_s: int, base_ms: int, threads: 
         "wrk", f"-t{threads}", f"-c{connections}", f"-d{duration_s}s", "--timeout", "10s",
         "--latency", "-s", str(SCRIPT), url + "/webhooks/acheckin",
     ]
+    cpu_before = _process_cpu_seconds(server_pid)
     output = subprocess.run(command, env=environment, capture_output=True, text=True, check=True).stdout
-    return _parse(output, connections, threads, duration_s)
+    cpu_after = _process_cpu_seconds(server_pid)
+    result = _parse(output, connections, threads, duration_s)
+    if cpu_before is None or cpu_after is None or not result.requests:
+        return result
+    per_request = round((cpu_after - cpu_before) * 1000 / result.requests, 3)
+    return dataclasses.replace(result, server_cpu_ms_per_request=per_request)
+
+
+def _process_cpu_seconds(pid: int | None) -> float | None:
+    """Return user + system CPU seconds of process `pid`, all threads, from /proc."""
+    if pid is None:
+        return None
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _parse(output: str, connections: int, threads: int, duration_s: int) -> WrkResult:
