@@ -35,6 +35,10 @@ class ExcelFigures:
     rows_per_sheet: dict[str, int]
     cells: int
     tables_process_rss_mb: float
+    tables_traced_mb: float
+    """Python allocations that the unpickled tables hold (tracemalloc)."""
+    writer_traced_peak_mb: float
+    """Peak of Python allocations made by `write_workbook` itself, the tables excluded (tracemalloc)."""
     plain: ExcelRun
     styled: ExcelRun
     profile: list[str]
@@ -52,7 +56,8 @@ class ExcelFigures:
 def measure(workdir: Path, employees: int) -> ExcelFigures:
     """Build the month's tables from a rolled-up dataset, then write them both ways."""
     tables_path = month_tables(workdir, employees)
-    baseline_rss = run_task("excel-load", {"tables": str(tables_path)}).max_rss_mb
+    loaded = run_task("excel-load", {"tables": str(tables_path)})
+    baseline_rss = loaded.max_rss_mb
     tables = pickle.loads(tables_path.read_bytes())
     rows = {table.name("en"): len(table.rows) for table in tables}
     cells = sum(len(table.rows) * len(table.columns) for table in tables)
@@ -60,6 +65,7 @@ def measure(workdir: Path, employees: int) -> ExcelFigures:
     arguments = {"tables": str(tables_path), "language": "vi"}
     plain = _run("excel-plain", {**arguments, "out": str(workdir / "plain.xlsx")})
     styled = _run("excel-styled", {**arguments, "out": str(workdir / "styled.xlsx")})
+    traced = run_task("excel-styled", {**arguments, "out": str(workdir / "styled-traced.xlsx"), "traced": True})
     profile_path = workdir / "excel.prof"
     run_task("excel-styled", {**arguments, "out": str(workdir / "styled-profiled.xlsx")}, profile=profile_path)
 
@@ -69,6 +75,8 @@ def measure(workdir: Path, employees: int) -> ExcelFigures:
         rows_per_sheet=rows,
         cells=cells,
         tables_process_rss_mb=baseline_rss,
+        tables_traced_mb=loaded.extra["traced_mb"],
+        writer_traced_peak_mb=traced.extra["traced_peak_mb"],
         plain=plain,
         styled=styled,
         profile=top_entries(profile_path, 20),

@@ -14,6 +14,26 @@ import zoneinfo
 from typing import Any
 
 
+PROPOSALS = [
+    "jobs/rollup.py `_write_rows`: `with db.atomic():` in place of `with db.conn:`. `with db.conn:` begins no "
+    "transaction, so sqlite-utils' `upsert_all` commits every chunk of about 100 rows on its own (one fsync "
+    "each) and an employee's rows are not written atomically as the docstring says. And one prepared "
+    "`INSERT … ON CONFLICT (workspace_id, user_id, date) DO UPDATE SET …` through `executemany` in place of "
+    "`upsert_all`, which reads the table's columns and builds its SQL anew for every employee.",
+    "jobs/rollup.py `local_iso`: `datetime.fromtimestamp(ms / 1000, ZoneInfo(timezone)).isoformat(timespec="
+    "'seconds')` in place of pendulum: the same text, 1.6 µs instead of 40 µs per call on the benchmark machine.",
+    "jobs/rollup.py `_load_checkins` (with a read method in ingest/store.py for it): select only "
+    "checkin_timestamp, working_group_begin/_end and office_location of the CHECKINs and build the rules' "
+    "`Checkin` directly, instead of a full `StoredCheckin` per row (every column, `json.loads` of `extra`, "
+    "an enum) that is then converted.",
+    "jobs/rollup.py `open_attendance_db`: `PRAGMA synchronous = NORMAL` on the rollup's own connection. "
+    "`daily_attendance` is derived data that the next run recomputes, and WAL with NORMAL never corrupts "
+    "the file; it only skips the fsync at each of the one-per-employee commits (the receiver's connection "
+    "keeps FULL).",
+]
+"""One line per patch: the file, the function and the change."""
+
+
 def apply() -> list[str]:
     """Patch the modules in place; return a one-line description of each patch."""
     import jobs.rollup
@@ -21,21 +41,13 @@ def apply() -> list[str]:
     jobs.rollup._write_rows = _write_rows_in_one_transaction
     jobs.rollup.local_iso = _local_iso_with_zoneinfo
     jobs.rollup._load_checkins = _load_checkins_lean
-    return [
-        "jobs/rollup.py `_write_rows`: `with db.atomic():` in place of `with db.conn:`. `with db.conn:` begins no "
-        "transaction, so sqlite-utils' `upsert_all` commits every chunk of about 100 rows on its own (one fsync "
-        "each) and an employee's rows are not written atomically as the docstring says.",
-        "jobs/rollup.py `local_iso`: `datetime.fromtimestamp(ms / 1000, ZoneInfo(timezone)).isoformat(timespec="
-        "'seconds')` in place of pendulum (same text, about 10× less time per call).",
-        "jobs/rollup.py `_load_checkins` (with a read method in ingest/store.py for it): select only "
-        "checkin_timestamp, working_group_begin/_end and office_location of the CHECKINs and build the rules' "
-        "`Checkin` directly, instead of a full `StoredCheckin` per row (every column, `json.loads` of `extra`, "
-        "an enum) that is then converted.",
-    ]
+    original_open = jobs.rollup.open_attendance_db
+    jobs.rollup.open_attendance_db = functools.partial(_open_with_normal_sync, original_open)
+    return PROPOSALS
 
 
 def _write_rows_in_one_transaction(db, key, rows, months_to_delete):
-    """`jobs.rollup._write_rows` with `db.atomic()` around the deletes and the upsert."""
+    """`jobs.rollup._write_rows` in one transaction, with one prepared upsert statement."""
     from jobs.rollup import _existing_rows, _figures_differ
 
     changed: set[str] = set()
@@ -53,8 +65,32 @@ def _write_rows_in_one_transaction(db, key, rows, months_to_delete):
             if before is None or _figures_differ(before, row):
                 changed.add(row["month"])
         if rows:
-            db["daily_attendance"].upsert_all(rows, pk=("workspace_id", "user_id", "date"))
+            db.conn.executemany(_upsert_sql(), [[row[column] for column in _columns()] for row in rows])
     return changed
+
+
+@functools.lru_cache(maxsize=1)
+def _columns() -> tuple[str, ...]:
+    from jobs.rollup import DAILY_ATTENDANCE_COLUMNS
+
+    return tuple(DAILY_ATTENDANCE_COLUMNS)
+
+
+@functools.lru_cache(maxsize=1)
+def _upsert_sql() -> str:
+    keys = ("workspace_id", "user_id", "date")
+    columns = _columns()
+    updates = ", ".join(f"{column} = excluded.{column}" for column in columns if column not in keys)
+    return (
+        f"INSERT INTO daily_attendance ({', '.join(columns)}) VALUES ({', '.join('?' for _ in columns)}) "
+        f"ON CONFLICT (workspace_id, user_id, date) DO UPDATE SET {updates}"
+    )
+
+
+def _open_with_normal_sync(original, store):
+    db = original(store)
+    db.execute("PRAGMA synchronous = NORMAL")
+    return db
 
 
 @functools.lru_cache(maxsize=16)

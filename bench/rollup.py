@@ -14,6 +14,7 @@ from typing import Any
 
 from bench.dataset import Dataset, day_bodies, generate, local_ms, make_employees
 from bench.profiles import top_entries
+from bench.proposals import PROPOSALS
 from bench.servers import REPO
 
 PROFILE_EMPLOYEES = 100
@@ -28,6 +29,8 @@ class TaskRun:
     cpu_seconds: float
     max_rss_mb: float
     rows: int | None = None
+    extra: dict[str, Any] = dataclasses.field(default_factory=dict)
+    """Other values the task returned, such as `traced_peak_mb`."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -43,13 +46,23 @@ class RollupFigures:
     full: TaskRun
     write_day: TaskRun
     incremental: TaskRun
+    proposed_full: TaskRun
+    proposed_incremental: TaskRun
+    proposed_rows_differing: int
+    """Rows of `daily_attendance` that differ between the runs with and without the proposals (0 expected)."""
+    proposals: list[str]
     profile_scope: str
     profile: list[str]
+    profile_proposed: list[str]
 
     @property
     def full_vs_groupby(self) -> float:
         """The goal's ratio, on wall-clock time: at most 3."""
         return round(self.full.seconds / self.groupby.seconds, 1)
+
+    @property
+    def proposed_full_vs_groupby(self) -> float:
+        return round(self.proposed_full.seconds / self.groupby.seconds, 1)
 
     @property
     def full_vs_groupby_cpu(self) -> float:
@@ -69,11 +82,20 @@ def measure(workdir: Path, employees: int, days: int) -> RollupFigures:
     full_now_ms = local_ms(new_day, 6 * 60)
     incremental_now_ms = local_ms(new_day + dt.timedelta(days=1), 6 * 60)
 
+    proposed = workdir / f"rollup-{employees}x{days}-proposed.db"
+    _remove_database(proposed)
+    shutil.copyfile(database, proposed)
+
     groupby = run_task("groupby", {"database": str(database)})
     full = run_task("rollup", {"database": str(database), "now_ms": full_now_ms})
     write_day = _write_day(database, employees, new_day)
     incremental = run_task("rollup", {"database": str(database), "now_ms": incremental_now_ms})
-    profile_scope, profile = _profile(workdir, min(employees, PROFILE_EMPLOYEES), days)
+
+    proposed_full = run_task("rollup", {"database": str(proposed), "now_ms": full_now_ms, "proposed": True})
+    _write_day(proposed, employees, new_day)
+    proposed_incremental = run_task("rollup", {"database": str(proposed), "now_ms": incremental_now_ms, "proposed": True})
+    differing = _rows_differing(database, proposed)
+    profile_scope, profile, profile_proposed = _profile(workdir, min(employees, PROFILE_EMPLOYEES), days)
 
     return RollupFigures(
         description=_description(dataset, new_day),
@@ -85,8 +107,13 @@ def measure(workdir: Path, employees: int, days: int) -> RollupFigures:
         full=full,
         write_day=write_day,
         incremental=incremental,
+        proposed_full=proposed_full,
+        proposed_incremental=proposed_incremental,
+        proposed_rows_differing=differing,
+        proposals=list(PROPOSALS),
         profile_scope=profile_scope,
         profile=profile,
+        profile_proposed=profile_proposed,
     )
 
 
@@ -99,7 +126,8 @@ def run_task(name: str, arguments: dict[str, Any], profile: Path | None = None) 
     if output.returncode != 0:
         raise RuntimeError(f"bench.task {name} failed with {output.returncode}:\n{output.stderr[-3000:]}")
     values = json.loads(output.stdout.strip().splitlines()[-1])
-    return TaskRun(values["seconds"], values["cpu_seconds"], values["max_rss_mb"], values.get("rows"))
+    extra = {key: value for key, value in values.items() if key not in ("seconds", "cpu_seconds", "max_rss_mb", "rows")}
+    return TaskRun(values["seconds"], values["cpu_seconds"], values["max_rss_mb"], values.get("rows"), extra)
 
 
 def _write_day(database: Path, employees: int, day: dt.date) -> TaskRun:
@@ -134,15 +162,37 @@ def _write_day(database: Path, employees: int, day: dt.date) -> TaskRun:
     return TaskRun(round(seconds, 3), round(cpu, 3), round(after.ru_maxrss / 1024, 1), len(items))
 
 
-def _profile(workdir: Path, employees: int, days: int) -> tuple[str, list[str]]:
+def _rows_differing(database: Path, other: Path) -> int:
+    """Count `daily_attendance` rows present in one database and not the other, both ways."""
+    import sqlite3
+
+    with sqlite3.connect(database) as conn:
+        conn.execute("ATTACH DATABASE ? AS other", (str(other),))
+        one_way = conn.execute(
+            "SELECT count(*) FROM (SELECT * FROM main.daily_attendance EXCEPT SELECT * FROM other.daily_attendance)"
+        ).fetchone()[0]
+        other_way = conn.execute(
+            "SELECT count(*) FROM (SELECT * FROM other.daily_attendance EXCEPT SELECT * FROM main.daily_attendance)"
+        ).fetchone()[0]
+    return one_way + other_way
+
+
+def _profile(workdir: Path, employees: int, days: int) -> tuple[str, list[str], list[str]]:
+    """Profile the full rollup on a smaller dataset, as it is and with the proposals."""
     database = workdir / f"rollup-profile-{employees}x{days}.db"
     _remove_database(database)
     dataset = generate(database, employees, days)
-    profile_path = workdir / "rollup-full.prof"
+    proposed = workdir / f"rollup-profile-{employees}x{days}-proposed.db"
+    _remove_database(proposed)
+    shutil.copyfile(database, proposed)
+
     now_ms = local_ms(dataset.last_day + dt.timedelta(days=1), 6 * 60)
+    profile_path = workdir / "rollup-full.prof"
     run_task("rollup", {"database": str(database), "now_ms": now_ms}, profile=profile_path)
+    proposed_path = workdir / "rollup-full-proposed.prof"
+    run_task("rollup", {"database": str(proposed), "now_ms": now_ms, "proposed": True}, profile=proposed_path)
     scope = f"{employees} employees × {dataset.days} days, {dataset.checkins:,} check-ins, cProfile, wall-clock timer"
-    return scope, top_entries(profile_path, 30)
+    return scope, top_entries(profile_path, 30), top_entries(proposed_path, 20)
 
 
 def _description(dataset: Dataset, new_day: dt.date) -> str:

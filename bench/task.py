@@ -18,6 +18,7 @@ import resource
 import sqlite3
 import sys
 import time
+import tracemalloc
 from pathlib import Path
 from typing import Any
 
@@ -70,15 +71,25 @@ def groupby(arguments: dict[str, Any]):
 
 
 def excel_styled(arguments: dict[str, Any]):
-    """Prepare `write_workbook` of the pickled tables."""
+    """Prepare `write_workbook` of the pickled tables.
+
+    With `traced`, tracemalloc follows the writing and the result holds the peak of
+    Python allocations made while writing (the tables themselves excluded).
+    """
     from exporters.excel import write_workbook
 
     tables = pickle.loads(Path(arguments["tables"]).read_bytes())
     out = Path(arguments["out"])
 
     def call() -> dict[str, Any]:
+        if arguments.get("traced"):
+            tracemalloc.start()
         write_workbook(tables, out, arguments["language"])
-        return {"file_bytes": out.stat().st_size}
+        outcome: dict[str, Any] = {"file_bytes": out.stat().st_size}
+        if arguments.get("traced"):
+            outcome["traced_peak_mb"] = round(tracemalloc.get_traced_memory()[1] / 2**20, 1)
+            tracemalloc.stop()
+        return outcome
 
     return call
 
@@ -106,11 +117,15 @@ def excel_plain(arguments: dict[str, Any]):
 
 
 def excel_load(arguments: dict[str, Any]):
-    """Prepare nothing but loading the pickled tables, to measure what they take in memory."""
-    tables = pickle.loads(Path(arguments["tables"]).read_bytes())
+    """Load the pickled tables, to measure what they take in memory (tracemalloc and RSS)."""
+    data = Path(arguments["tables"]).read_bytes()
 
     def call() -> dict[str, Any]:
-        return {"rows": sum(len(table.rows) for table in tables)}
+        tracemalloc.start()
+        tables = pickle.loads(data)
+        traced = tracemalloc.get_traced_memory()[0]
+        tracemalloc.stop()
+        return {"rows": sum(len(table.rows) for table in tables), "traced_mb": round(traced / 2**20, 1)}
 
     return call
 
