@@ -31,6 +31,7 @@ from ingest.store import Store
 from jobs.i18n import message
 from jobs.schedule import Job, JobRun, connect, record_run, wall_clock_ms
 from jobs.settings import Settings, SettingsError, load_settings
+from jobs.status import StatusReport, collect_status
 
 log = logging.getLogger(__name__)
 
@@ -293,8 +294,6 @@ def replay(context: CliContext) -> None:
 @pass_cli
 def status(context: CliContext) -> None:
     """Show deliveries today, the last delivery, quarantine, last runs and conflicts."""
-    from jobs.status import collect_status
-
     settings = context.settings()
     language = settings.language
     with open_store(settings) as store:
@@ -312,6 +311,17 @@ def status(context: CliContext) -> None:
     table.add_row(message("status_last_export", language), _format_run(report.last_export, settings))
     table.add_row(message("status_conflicts", language, month=report.month), str(report.conflicts))
     _console().print(table)
+    if report.conflict_days:
+        _console().print(_conflict_table(report, language))
+
+
+def _conflict_table(report: StatusReport, language: Language) -> RichTable:
+    table = RichTable(title=message("status_conflicts", language, month=report.month))
+    for key in ("conflict_user", "conflict_date", "conflict_groups"):
+        table.add_column(message(key, language))
+    for day in report.conflict_days:
+        table.add_row(day.user_id, dt.date.fromisoformat(day.date).strftime("%d/%m/%Y"), day.conflict)
+    return table
 
 
 @cli.command()

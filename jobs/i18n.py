@@ -96,6 +96,9 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "status_last_rollup": ("Lần tổng hợp gần nhất", "Last rollup"),
     "status_last_export": ("Lần xuất gần nhất", "Last export"),
     "status_conflicts": ("Xung đột ca trong tháng {month}", "Shift conflicts in {month}"),
+    "conflict_user": ("Mã NV", "Employee id"),
+    "conflict_date": ("Ngày", "Date"),
+    "conflict_groups": ("Ca ACheckin gửi khác nhau", "Differing ACheckin shifts"),
     "status_run": ("{moment} ({outcome}{target})", "{moment} ({outcome}{target})"),
     # doctor
     "doctor_title": ("Kiểm tra cài đặt", "Set-up check"),

@@ -11,6 +11,20 @@ from ingest.store import Store
 from jobs.schedule import Job, JobRun, ensure_schema, latest_run, month_of
 
 
+CONFLICTS_LISTED = 10
+"""At most this many conflicting employee dates are listed; the count covers all."""
+
+
+@dataclasses.dataclass(frozen=True)
+class ConflictDay:
+    """One employee date whose `working_group`s disagreed, as `daily_attendance` records it."""
+
+    workspace_id: str
+    user_id: str
+    date: str
+    conflict: str
+
+
 @dataclasses.dataclass(frozen=True)
 class StatusReport:
     """Deliveries, quarantine, the last runs and the shift conflicts of this month.
@@ -25,6 +39,8 @@ class StatusReport:
     last_export: JobRun | None
     month: str
     conflicts: int
+    conflict_days: tuple[ConflictDay, ...] = ()
+    """The first `CONFLICTS_LISTED` conflicting dates of `month`, by date and user."""
 
 
 def collect_status(store: Store, conn: sqlite3.Connection, timezone: str, now_ms: int) -> StatusReport:
@@ -35,6 +51,7 @@ def collect_status(store: Store, conn: sqlite3.Connection, timezone: str, now_ms
     ensure_schema(conn)
     exports = [run for run in (latest_run(conn, Job.EXPORT_EXCEL), latest_run(conn, Job.EXPORT_SHEETS)) if run is not None]
     month = month_of(now_ms, timezone)
+    count, listed = _conflicts(conn, month)
 
     return StatusReport(
         deliveries_today=stats.count,
@@ -43,17 +60,20 @@ def collect_status(store: Store, conn: sqlite3.Connection, timezone: str, now_ms
         last_rollup=latest_run(conn, Job.ROLLUP),
         last_export=max(exports, key=lambda run: run.started_at_ms, default=None),
         month=month,
-        conflicts=_conflicts(conn, month),
+        conflicts=count,
+        conflict_days=listed,
     )
 
 
-def _conflicts(conn: sqlite3.Connection, month: str) -> int:
-    """Count the employee dates of `month` with a shift conflict; 0 before the first rollup."""
+def _conflicts(conn: sqlite3.Connection, month: str) -> tuple[int, tuple[ConflictDay, ...]]:
+    """Count and list the employee dates of `month` with a shift conflict; none before the first rollup."""
     exists = conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'daily_attendance'").fetchone()
     if exists is None:
-        return 0
-    row = conn.execute(
-        "SELECT COUNT(*) FROM daily_attendance WHERE month = ? AND conflict IS NOT NULL AND conflict != ''",
-        (month,),
-    ).fetchone()
-    return int(row[0])
+        return 0, ()
+    condition = "FROM daily_attendance WHERE month = ? AND conflict IS NOT NULL AND conflict != ''"
+    count = conn.execute(f"SELECT COUNT(*) {condition}", (month,)).fetchone()[0]
+    rows = conn.execute(
+        f"SELECT workspace_id, user_id, date, conflict {condition} ORDER BY date, workspace_id, user_id LIMIT ?",
+        (month, CONFLICTS_LISTED),
+    ).fetchall()
+    return int(count), tuple(ConflictDay(*row) for row in rows)

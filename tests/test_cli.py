@@ -364,6 +364,22 @@ def test_status_shows_deliveries_and_runs(month_posted):
     assert re.search(r"Xung đột ca trong tháng 2026-11\s*│\s*0", result.output)
 
 
+def test_status_lists_shift_conflicts(tmp_path, start_server):
+    config = write_config(tmp_path, "en")
+    server = start_server(database=load_settings(config, {}).database)
+    first = make_delivery(checkin_timestamp=local_ms(2026, 11, 5, 7, 55), working_group={"begin": 800, "end": 1700})
+    second = make_delivery(checkin_timestamp=local_ms(2026, 11, 5, 12, 0), working_group={"begin": 900, "end": 1800})
+    assert server.post_delivery(first).status_code == 200
+    assert server.post_delivery(second).status_code == 200
+    invoke(config, "rollup")
+
+    result = invoke(config, "status")
+
+    assert result.exit_code == 0, result.output
+    assert re.search(r"Shift conflicts in 2026-11\s*│\s*1", result.output)
+    assert re.search(r"u-001\s*│\s*05/11/2026", result.output)
+
+
 def test_status_counts_deliveries_of_local_today(month_posted):
     result = invoke(month_posted, "status", now="2026-11-30T23:59:00+07:00")
     next_day = invoke(month_posted, "status", now="2026-12-01T00:01:00+07:00")
