@@ -13,6 +13,7 @@ import datetime as dt
 import logging
 import os
 import re
+import socket
 import sqlite3
 import sys
 from collections.abc import Callable, Iterator
@@ -344,6 +345,56 @@ def doctor(context: CliContext) -> None:
     if failed:
         raise fail(language, "doctor_failed", count=failed)
     say(language, "doctor_all_ok")
+
+
+@cli.command()
+@click.argument("target", type=click.Path(path_type=Path, dir_okay=False))
+@pass_cli
+def backup(context: CliContext, target: Path) -> None:
+    """Copy the database to TARGET, consistently, even while serve is running."""
+    from jobs.maintenance import MaintenanceError
+    from jobs.maintenance import backup as backup_database
+
+    settings = context.settings()
+    try:
+        result = backup_database(settings.database, target, settings.receiver.busy_timeout_ms)
+    except MaintenanceError as exc:
+        raise fail(settings.language, "job_failed", job="backup", detail=exc) from exc
+    say(settings.language, "backup_written", path=result.path, size=result.size_bytes)
+
+
+@cli.command()
+@click.argument("backup_file", type=click.Path(path_type=Path, dir_okay=False))
+@click.option("--yes", is_flag=True, help="Replace the database without asking first.")
+@pass_cli
+def restore(context: CliContext, backup_file: Path, yes: bool) -> None:
+    """Replace the database with BACKUP_FILE; stop serve first."""
+    from jobs.maintenance import MaintenanceError
+    from jobs.maintenance import restore as restore_database
+
+    settings = context.settings()
+    language = settings.language
+    if _receiver_answers(settings):
+        raise fail(language, "restore_while_serving", host=settings.server.host, port=settings.server.port)
+    if not yes:
+        click.confirm(message("restore_confirm", language, database=settings.database, backup=backup_file), abort=True)
+    try:
+        restore_database(backup_file, settings.database)
+    except MaintenanceError as exc:
+        raise fail(language, "job_failed", job="restore", detail=exc) from exc
+    say(language, "restored", database=settings.database, backup=backup_file)
+
+
+def _receiver_answers(settings: Settings) -> bool:
+    """Return whether something accepts connections on serve's port (a running serve)."""
+    host = settings.server.host
+    if host in ("0.0.0.0", "::", ""):
+        host = "127.0.0.1"
+    try:
+        with socket.create_connection((host, settings.server.port), timeout=0.5):
+            return True
+    except OSError:
+        return False
 
 
 @cli.command()

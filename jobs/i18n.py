@@ -88,6 +88,23 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "  #{id}: {reason}",
         "  #{id}: {reason}",
     ),
+    # backup, restore
+    "backup_written": (
+        "Đã sao lưu cơ sở dữ liệu vào {path} ({size} byte)",
+        "Database backed up to {path} ({size} bytes)",
+    ),
+    "restore_confirm": (
+        "Thay cơ sở dữ liệu {database} bằng bản sao lưu {backup}? Dữ liệu hiện tại sẽ mất",
+        "Replace the database {database} with the backup {backup}? The current data will be lost",
+    ),
+    "restore_while_serving": (
+        "Có tiến trình đang nhận kết nối ở {host}:{port}: hãy dừng acheckin-sync serve trước khi khôi phục",
+        "Something is accepting connections on {host}:{port}: stop acheckin-sync serve before restoring",
+    ),
+    "restored": (
+        "Đã khôi phục {database} từ {backup}",
+        "Restored {database} from {backup}",
+    ),
     # status
     "status_title": ("Trạng thái acheckin-sync", "acheckin-sync status"),
     "status_deliveries_today": ("Lượt gửi hôm nay", "Deliveries today"),

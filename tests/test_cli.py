@@ -37,17 +37,27 @@ REPO = Path(__file__).resolve().parent.parent
 NOW = "2026-11-30T12:00:00+07:00"
 
 
-def write_config(folder: Path, language: str = "vi", extra: str = "") -> Path:
-    """Write a config with a key file, the database and exports inside `folder`."""
+def write_config(folder: Path, language: str = "vi", extra: str = "", port: int | None = None) -> Path:
+    """Write a config with a key file, the database and exports inside `folder`.
+
+    The port is one that was free a moment ago, so `restore` sees no running serve.
+    """
     (folder / "keys.txt").write_text(f"{TEST_KEY}\n", encoding="utf-8")
     config = folder / "config.toml"
     config.write_text(
+        f"[server]\nport = {port or _free_port()}\n"
         '[ingest]\napi_keys_file = "keys.txt"\n'
         '[storage]\ndatabase = "data/att.sqlite3"\n'
         f'[export]\ndirectory = "exports"\nlanguage = "{language}"\n{extra}',
         encoding="utf-8",
     )
     return config
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
 
 
 def invoke(config: Path, *args: str, now: str = NOW):
@@ -614,3 +624,52 @@ def test_serve_jobs_without_retention_by_default(tmp_path):
 
     assert jobs.retention is None
     assert jobs.export_sheets is None
+
+
+def test_backup_then_restore_round_trip(month_posted, tmp_path):
+    database = load_settings(month_posted, {}).database
+    copy = tmp_path / "backups" / "nov.sqlite3"
+
+    backed_up = invoke(month_posted, "backup", str(copy))
+    invoke(month_posted, "rollup")
+    restored = invoke(month_posted, "restore", str(copy), "--yes")
+
+    assert backed_up.exit_code == 0, backed_up.output
+    assert restored.exit_code == 0, restored.output
+    assert "Đã khôi phục" in restored.output
+    with sqlite3.connect(database) as conn:
+        assert conn.execute("SELECT COUNT(*) FROM checkins").fetchone()[0] == 6
+        assert conn.execute("SELECT name FROM sqlite_master WHERE name = 'daily_attendance'").fetchone() is None
+
+
+def test_restore_asks_before_replacing(month_posted, tmp_path):
+    copy = tmp_path / "copy.sqlite3"
+    invoke(month_posted, "backup", str(copy))
+
+    result = CliRunner().invoke(cli, ["--config", str(month_posted), "restore", str(copy)], input="n\n")
+
+    assert result.exit_code == 1
+    assert "Dữ liệu hiện tại sẽ mất" in result.output
+
+
+def test_restore_refuses_damaged_backup(month_posted, tmp_path):
+    damaged = tmp_path / "damaged.sqlite3"
+    damaged.write_bytes(b"not a database")
+
+    result = invoke(month_posted, "restore", str(damaged), "--yes")
+
+    assert result.exit_code == 1
+    assert "restore thất bại" in result.output
+
+
+def test_restore_refuses_while_serve_listens(tmp_path):
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        port = listener.getsockname()[1]
+        config = write_config(tmp_path, "en", port=port)
+
+        result = invoke(config, "restore", str(tmp_path / "any.sqlite3"), "--yes")
+
+    assert result.exit_code == 1
+    assert "stop acheckin-sync serve" in result.output
