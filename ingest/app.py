@@ -133,7 +133,7 @@ def create_app(settings: ReceiverSettings, store: Store, clock: Callable[[], int
                 "Set ACHECKIN_SYNC_API_KEYS or ingest.api_keys_file and the same key in the ACheckin CMS.",
                 WEBHOOK_PATH,
             )
-        logger.info("Receiver started on %s with %d valid API keys", WEBHOOK_PATH, len(settings.api_keys))
+        logger.info("Receiver started on %s; valid API keys: %d", WEBHOOK_PATH, len(settings.api_keys))
 
     def stop() -> None:
         receiver.writer.stop()
@@ -250,7 +250,7 @@ async def _check_api_key(receiver: _Receiver, request: Request, address: str) ->
     failures, delay_s = receiver.throttle.record_failure(address)
     if _is_power_of_ten(failures):
         logger.warning(
-            "Rejected delivery from %s: X-API-KEY %s (%d failures from this address)",
+            "Rejected delivery from %s: X-API-KEY %s (failures from this address: %d)",
             address,
             "missing" if not sent else "wrong",
             failures,
