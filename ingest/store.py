@@ -21,7 +21,7 @@ import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import msgspec
 
@@ -118,6 +118,15 @@ class StoredCheckin:
     extra: dict[str, Any]
     first_delivery_id: int | None
     received_at_ms: int
+
+
+class ShiftFacts(NamedTuple):
+    """The fields of one check-in that attendance rules read; `working_group` in minutes."""
+
+    checkin_timestamp: int
+    working_group: tuple[int, int] | None
+    office_location: str | None
+    working_group_conflict: str | None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -359,6 +368,31 @@ class Store:
             params.append(str(webhook_type))
         sql += " ORDER BY checkin_timestamp, webhook_type"
         return [_stored_checkin(row) for row in self._reader().execute(sql, params)]
+
+    def shift_facts_of(
+        self, workspace_id: str, user_id: str, from_ms: int, to_ms: int, webhook_type: WebhookType | str
+    ) -> list[ShiftFacts]:
+        """Return what attendance needs of one employee's check-ins in [from_ms, to_ms), by time.
+
+        A lean read for the rollup, which reads a year of check-ins per employee:
+        no JSON decoding and no personal fields.
+        """
+        sql = (
+            "SELECT checkin_timestamp, working_group_begin, working_group_end, office_location,"
+            " working_group_conflict FROM checkins WHERE workspace_id = ? AND user_id = ?"
+            " AND checkin_timestamp >= ? AND checkin_timestamp < ? AND webhook_type = ?"
+            " ORDER BY checkin_timestamp"
+        )
+        rows = self._reader().execute(sql, [workspace_id, user_id, from_ms, to_ms, str(webhook_type)])
+        return [
+            ShiftFacts(
+                timestamp,
+                (text_to_minutes(begin), text_to_minutes(end)) if begin is not None and end is not None else None,
+                office,
+                conflict,
+            )
+            for timestamp, begin, end, office, conflict in rows
+        ]
 
     def nearest_checkin_with_office(
         self, workspace_id: str, user_id: str, instant_ms: int, before: bool, webhook_type: WebhookType | str
