@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import shutil
 import sqlite3
+import subprocess
 import threading
 import time
 from pathlib import Path
 
+import httpx
 import pytest
 from conftest import FIXED_NOW_MS, local_ms, make_delivery
+from serve_process import SERVE_KEY, ServeProcess, free_port, write_config
 
 from jobs.maintenance import (
     DAY_MS,
@@ -19,6 +22,7 @@ from jobs.maintenance import (
     backup,
     restore,
 )
+from ingest.app import WEBHOOK_PATH
 from jobs.rollup import run_rollup
 from jobs.settings import load_settings
 
@@ -284,3 +288,77 @@ def test_retention_in_batches_while_receiving(start_server, settings, monkeypatc
     assert set(acknowledged) <= stored
     assert len(acknowledged) > 0
     assert failures == []
+
+
+def run_cli(server: ServeProcess, *arguments: str) -> subprocess.CompletedProcess:
+    return subprocess.run(server.command(*arguments), cwd=PROJECT, env=server.environment(), capture_output=True, text=True, timeout=60)
+
+
+def post_serve_stream(base_url: str, stop: threading.Event, acknowledged: list[int], failures: list) -> None:
+    """Post distinct check-ins to a `serve` process until `stop`."""
+    base = local_ms(2026, 11, 16, 8, 0)
+    with httpx.Client(base_url=base_url, timeout=5, trust_env=False) as client:
+        number = 0
+        while not stop.is_set():
+            timestamp = base + number * 1000
+            answer = client.post(
+                WEBHOOK_PATH,
+                json=make_delivery(user_id=f"u-{number % 4}", checkin_timestamp=timestamp),
+                headers={"X-API-KEY": SERVE_KEY, "X-WEBHOOK-TYPE": "CHECKIN"},
+            )
+            if answer.status_code == 200:
+                acknowledged.append(timestamp)
+            else:
+                failures.append(answer.status_code)
+            number += 1
+
+
+def test_backup_command_during_serve_then_restore(tmp_path):
+    port = free_port()
+    server = ServeProcess(write_config(tmp_path, port), port, tmp_path / "serve.log")
+    database = tmp_path / "data" / "acheckin-sync.sqlite3"
+    copy = tmp_path / "backups" / "during-serve.sqlite3"
+    stop = threading.Event()
+    acknowledged: list[int] = []
+    failures: list = []
+    poster = threading.Thread(target=post_serve_stream, args=(server.base_url, stop, acknowledged, failures))
+
+    server.start()
+    poster.start()
+    try:
+        while len(acknowledged) < 30:
+            time.sleep(0.01)
+        before_backup = set(acknowledged)
+        backed_up = run_cli(server, "backup", str(copy))
+        while len(acknowledged) < len(before_backup) + 30:
+            time.sleep(0.01)
+        refused = run_cli(server, "restore", str(copy), "--yes")
+    finally:
+        stop.set()
+        poster.join()
+        server.stop()
+
+    assert backed_up.returncode == 0, backed_up.stdout + backed_up.stderr
+    assert refused.returncode != 0
+    assert failures == []
+    in_copy = {row[0] for row in rows(copy, "SELECT checkin_timestamp FROM checkins")}
+    assert before_backup <= in_copy
+    assert in_copy < set(acknowledged)
+    assert integrity(copy) == ["ok"]
+
+    restored = run_cli(server, "restore", str(copy), "--yes")
+    assert restored.returncode == 0, restored.stdout + restored.stderr
+    server.start()
+    try:
+        with httpx.Client(base_url=server.base_url, timeout=5, trust_env=False) as client:
+            answer = client.post(
+                WEBHOOK_PATH,
+                json=make_delivery(checkin_timestamp=local_ms(2026, 11, 17, 8, 0)),
+                headers={"X-API-KEY": SERVE_KEY, "X-WEBHOOK-TYPE": "CHECKIN"},
+            )
+    finally:
+        server.stop()
+    assert answer.status_code == 200
+    after_restore = {row[0] for row in rows(database, "SELECT checkin_timestamp FROM checkins")}
+    assert after_restore == in_copy | {local_ms(2026, 11, 17, 8, 0)}
+    assert integrity(database) == ["ok"]
