@@ -3,6 +3,7 @@
     bash bench/run                      # everything, about 15 minutes on 2 cores
     bash bench/run --only receiver      # one or more of: receiver, rollup, excel, sheets
     bash bench/run --quick              # small sizes and short runs, to try the harness
+    bash bench/run --render-only        # RESULTS.md again from results.json (after editing NOTES.md)
 
 `bash bench/run` installs wrk with apt-get when it is missing, then runs this module
 with the project's virtualenv. A section that fails is recorded as not measured,
@@ -16,6 +17,8 @@ import dataclasses
 import datetime as dt
 import json
 import logging
+import os
+import subprocess
 import tempfile
 import time
 import traceback
@@ -30,7 +33,7 @@ BENCH_DIR = Path(__file__).resolve().parent
 
 @dataclasses.dataclass(frozen=True)
 class Sizes:
-    """How big and how long each benchmark runs."""
+    """Sizes and durations of the benchmarks."""
 
     wrk_connections: int
     wrk_duration_s: int
@@ -77,7 +80,14 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="small sizes and short runs (results not comparable)")
     parser.add_argument("--workdir", type=Path, help="folder for databases and logs (default: a new folder in /tmp)")
     parser.add_argument("--output", type=Path, default=BENCH_DIR, help="folder for RESULTS.md and results.json")
+    parser.add_argument("--render-only", action="store_true", help="rewrite RESULTS.md from the output folder's results.json")
     args = parser.parse_args()
+
+    if args.render_only:
+        results = json.loads((args.output / "results.json").read_text())
+        (args.output / "RESULTS.md").write_text(report.render(results, BENCH_DIR / "NOTES.md"))
+        print(f"[bench] rewrote {args.output / 'RESULTS.md'}", flush=True)
+        return
 
     sections = [name.strip() for name in args.only.split(",") if name.strip()]
     unknown = set(sections) - set(SECTIONS)
@@ -93,6 +103,7 @@ def main() -> None:
         "started_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "quick": args.quick,
         "workdir": str(workdir),
+        "source": _source(),
         "sizes": dataclasses.asdict(sizes),
         "machine": dataclasses.asdict(describe_machine(workdir)),
         "sections": {},
@@ -108,12 +119,29 @@ def main() -> None:
             results["sections"][name] = {"ok": False, "error": f"{type(exc).__name__}: {exc}"}
         results["sections"][name]["seconds"] = round(time.monotonic() - section_started, 1)
         print(f"[bench] {name} done in {results['sections'][name]['seconds']} s", flush=True)
-    results["seconds"] = round(time.monotonic() - started, 1)
-
-    args.output.mkdir(parents=True, exist_ok=True)
-    (args.output / "results.json").write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n")
-    (args.output / "RESULTS.md").write_text(report.render(results, (BENCH_DIR / "NOTES.md")))
+        results["seconds"] = round(time.monotonic() - started, 1)
+        _write(results, args.output)
     print(f"[bench] wrote {args.output / 'RESULTS.md'} in {results['seconds']} s", flush=True)
+
+
+def _write(results: dict, output: Path) -> None:
+    """Write results.json and RESULTS.md; called after each section, so a stopped run keeps what it measured."""
+    output.mkdir(parents=True, exist_ok=True)
+    (output / "results.json").write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n")
+    (output / "RESULTS.md").write_text(report.render(results, BENCH_DIR / "NOTES.md"))
+
+
+def _source() -> str:
+    """Name the code measured: `BENCH_SOURCE` when set (a clean export names its commit), else git's view."""
+    if os.environ.get("BENCH_SOURCE"):
+        return os.environ["BENCH_SOURCE"]
+    try:
+        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=BENCH_DIR, capture_output=True, text=True, check=True)
+        status = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=BENCH_DIR, capture_output=True, text=True, check=True)
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown (no git)"
+    dirty = " with uncommitted changes in the work tree" if status.stdout.strip() else ""
+    return f"commit {commit.stdout.strip()}{dirty}"
 
 
 def _run_section(name: str, sizes: Sizes, workdir: Path):

@@ -1,4 +1,4 @@
-"""What one delivery costs in each step of the receiver, measured in this process without HTTP.
+"""The cost of one delivery in each step of the receiver, measured in this process without HTTP.
 
 These figures explain the throughput ratio: a single Python process serves every
 request, so the server's CPU time per request bounds its rate.

@@ -9,6 +9,7 @@ import statistics
 from pathlib import Path
 
 from bench.openloop import OpenLoopResult, run_open_loop
+from bench.receiver_proposals import PROPOSALS
 from bench.servers import running_server
 from bench.wrk import WrkResult, run_wrk
 
@@ -33,6 +34,11 @@ class ThroughputFigures:
     """The bare handler with log level `warning`: no access log line per request."""
     full_quiet: list[WrkResult]
     """The receiver (FULL) with log level `warning`: no access log, no line per delivery."""
+    full_proposed: list[WrkResult]
+    """The receiver (FULL, log level `info`) with `bench.receiver_proposals` patched in."""
+    full_quiet_proposed: list[WrkResult]
+    """The receiver (FULL, log level `warning`) with `bench.receiver_proposals` patched in."""
+    proposals: list[str]
 
     @property
     def bare_per_s(self) -> float:
@@ -62,14 +68,23 @@ class ThroughputFigures:
         return round(_median_rate(self.full_quiet) / _median_rate(self.bare_quiet), 3)
 
     @property
+    def proposed_vs_bare(self) -> float:
+        return round(_median_rate(self.full_proposed) / _median_rate(self.bare), 3)
+
+    @property
+    def proposed_vs_bare_quiet(self) -> float:
+        return round(_median_rate(self.full_quiet_proposed) / _median_rate(self.bare_quiet), 3)
+
+    @property
     def errors(self) -> int:
-        runs = [*self.bare, *self.full, *self.normal, *self.bare_quiet, *self.full_quiet]
+        runs = [*self.bare, *self.full, *self.normal, *self.bare_quiet, *self.full_quiet,
+                *self.full_proposed, *self.full_quiet_proposed]
         return sum(run.non_2xx + run.socket_errors for run in runs)
 
 
 @dataclasses.dataclass(frozen=True)
 class DatabaseCheck:
-    """What the database holds after the latency runs, against what was sent."""
+    """Counts in the database after the latency runs, beside what the runs sent."""
 
     distinct_sent: int
     repeats_sent: int
@@ -96,6 +111,12 @@ class LatencyFigures:
     highest_sustained: OpenLoopResult | None
     database: DatabaseCheck
 
+    @property
+    def highest_within_goal(self) -> OpenLoopResult | None:
+        """The highest sustained rate whose p99 is also under 100 ms."""
+        good = [run for run in self.runs if _sustained(run) and run.p99_ms < 100]
+        return max(good, key=lambda run: run.rate_per_s, default=None)
+
 
 def measure_throughput(workdir: Path, connections: int, duration_s: int, rounds: int) -> ThroughputFigures:
     """Run wrk against each server configuration, `rounds` times.
@@ -103,20 +124,22 @@ def measure_throughput(workdir: Path, connections: int, duration_s: int, rounds:
     The configurations take turns within each round, so a slow spell of the
     machine hits all of them alike. Each receiver run starts on a new database.
     """
-    runs: dict[str, list[WrkResult]] = {name: [] for name in ("bare", "full", "normal", "bare_quiet", "full_quiet")}
     configurations = [
-        ("bare", "bare", None, "info"),
-        ("full", "receiver", "FULL", "info"),
-        ("normal", "receiver", "NORMAL", "info"),
-        ("bare_quiet", "bare", None, "warning"),
-        ("full_quiet", "receiver", "FULL", "warning"),
+        ("bare", "bare", None, "info", False),
+        ("full", "receiver", "FULL", "info", False),
+        ("normal", "receiver", "NORMAL", "info", False),
+        ("bare_quiet", "bare", None, "warning", False),
+        ("full_quiet", "receiver", "FULL", "warning", False),
+        ("full_proposed", "receiver", "FULL", "info", True),
+        ("full_quiet_proposed", "receiver", "FULL", "warning", True),
     ]
+    runs: dict[str, list[WrkResult]] = {name: [] for name, *_ in configurations}
     for round_number in range(rounds):
-        for name, kind, synchronous, log_level in configurations:
+        for name, kind, synchronous, log_level, proposed in configurations:
             database = workdir / f"throughput-{name}-{round_number}.db" if kind == "receiver" else None
-            with running_server(kind, workdir, database, synchronous or "FULL", log_level=log_level) as server:
+            with running_server(kind, workdir, database, synchronous or "FULL", log_level=log_level, proposed=proposed) as server:
                 runs[name].append(run_wrk(server.url, connections, duration_s, BASE_MS, server_pid=server.process.pid))
-    return ThroughputFigures(connections, duration_s, rounds, **runs)
+    return ThroughputFigures(connections, duration_s, rounds, **runs, proposals=list(PROPOSALS))
 
 
 def measure_latency(

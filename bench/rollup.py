@@ -18,7 +18,7 @@ from bench.proposals import PROPOSALS
 from bench.servers import REPO
 
 PROFILE_EMPLOYEES = 100
-"""The full rollup is profiled on this many employees (same days): cProfile doubles its time."""
+"""The full rollup is profiled on this many employees (same days), because cProfile slows it down."""
 
 
 @dataclasses.dataclass(frozen=True)

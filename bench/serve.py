@@ -95,8 +95,13 @@ def main() -> None:
         "--log-level", default="info", choices=["info", "warning"],
         help="info as `serve` runs by default (a line per delivery and per request); warning to measure their cost",
     )
+    parser.add_argument("--proposed", action="store_true", help="patch in the changes of bench.receiver_proposals")
     args = parser.parse_args()
 
+    if args.proposed:
+        from bench.receiver_proposals import apply
+
+        apply()
     if args.switch_interval_ms is not None:
         sys.setswitchinterval(args.switch_interval_ms / 1000)
     logging.basicConfig(level=args.log_level.upper(), format=LOG_FORMAT)

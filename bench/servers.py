@@ -38,6 +38,7 @@ def running_server(
     synchronous: str = "FULL",
     switch_interval_ms: float | None = None,
     log_level: str = "info",
+    proposed: bool = False,
 ) -> Iterator[RunningServer]:
     """Run `bench.serve` (`kind` is "receiver" or "bare") until the block ends.
 
@@ -47,6 +48,9 @@ def running_server(
     port = _free_port()
     label = kind if database is None else f"{kind}-{synchronous.lower()}-{database.stem}"
     command = [sys.executable, "-m", "bench.serve", kind, "--port", str(port)]
+    if proposed:
+        command.append("--proposed")
+        label += "-proposed"
     if log_level != "info":
         command += ["--log-level", log_level]
         label += f"-log-{log_level}"
@@ -81,7 +85,7 @@ def _wait_until_healthy(server: RunningServer, timeout_s: float = 20.0) -> None:
                     return
         except OSError:
             time.sleep(0.1)
-    raise RuntimeError(f"bench.serve {server.kind} did not answer /healthz within {timeout_s:.0f} s")
+    raise RuntimeError(f"bench.serve {server.kind} did not respond to /healthz within {timeout_s:.0f} s")
 
 
 def _free_port() -> int:

@@ -23,7 +23,7 @@ class ExportCalls:
 
     employees: int
     export: str
-    """`first` (the month's tabs are new) or `again` (the tabs exist and their notes are read)."""
+    """`first` (the month's tabs are new), `again` (the tabs exist and their notes are read) or a table's name."""
     rows: int
     calls: int
     calls_by_kind: dict[str, int]
@@ -38,6 +38,8 @@ class SheetsFigures:
     description: str
     first: list[ExportCalls]
     sizes: list[ExportCalls]
+    per_table: list[ExportCalls]
+    """The largest size's tables exported one at a time (first export): which table sends the bytes."""
 
 
 def measure(workdir: Path, sizes: list[int]) -> SheetsFigures:
@@ -47,7 +49,9 @@ def measure(workdir: Path, sizes: list[int]) -> SheetsFigures:
         tables = pickle.loads(month_tables(workdir, employees).read_bytes())
         first.append(_export(tables, employees, "first"))
         again.append(_export(tables, employees, "again", exports_before=1))
-    return SheetsFigures(description=_description(), first=first, sizes=again)
+    largest = pickle.loads(month_tables(workdir, max(sizes)).read_bytes())
+    per_table = [_export([table], max(sizes), table.name("en")) for table in largest]
+    return SheetsFigures(description=_description(), first=first, sizes=again, per_table=per_table)
 
 
 def _export(tables, employees: int, label: str, exports_before: int = 0) -> ExportCalls:

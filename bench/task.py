@@ -2,11 +2,14 @@
 
     python -m bench.task TASK ARGUMENTS_JSON [--profile FILE]
 
-prints one JSON object: `seconds` (wall clock of the task alone, after imports and
-set-up), `cpu_seconds` (user + system CPU time of the same span, which other work
-on the machine disturbs less), `max_rss_mb` (the process's peak resident memory, imports included) and
-what the task returns. With `--profile`, the task runs under cProfile and the
-statistics go to FILE; its time is then not comparable.
+The task prints one JSON object with what it returns and three measurements:
+- `seconds`: wall clock of the task alone, after imports and set-up;
+- `cpu_seconds`: user + system CPU time of the same span, which other work on the
+  machine disturbs less;
+- `max_rss_mb`: the process's peak resident memory, imports included.
+
+With `--profile`, the task runs under cProfile and the statistics go to FILE; its
+time is then not comparable.
 """
 
 from __future__ import annotations
@@ -73,7 +76,7 @@ def groupby(arguments: dict[str, Any]):
 def excel_styled(arguments: dict[str, Any]):
     """Prepare `write_workbook` of the pickled tables.
 
-    With `traced`, tracemalloc follows the writing and the result holds the peak of
+    With `traced`, tracemalloc follows the writing and the result contains the peak of
     Python allocations made while writing (the tables themselves excluded).
     """
     from exporters.excel import write_workbook
