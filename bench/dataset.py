@@ -1,9 +1,10 @@
 """A year of made-up check-ins for the rollup and export benchmarks.
 
 The rows are bulk-inserted into the receiver's own schema (`Store.open` creates it,
-then one `executemany` per table), not sent through `Store.write_batch`: the write
-path would take many minutes for a million check-ins and is measured on its own by
-the receiver benchmarks. Only the incremental day goes through `write_batch`.
+then one `executemany` per table). They do not go through `Store.write_batch`,
+because that would take many minutes for a million check-ins, and the receiver
+benchmarks measure the write path on their own. Only the incremental day goes
+through `write_batch`.
 
 Each employee works the default shift 08:00–17:00 Monday to Saturday, or (one in
 ten) 13:00–22:00 announced by ACheckin's `working_group`; is absent 4 % of work
@@ -59,7 +60,7 @@ class Employee:
 
 @dataclasses.dataclass(frozen=True)
 class Dataset:
-    """What `generate` wrote: the dates covered (`first_day` .. `last_day`) and the row count."""
+    """The output of `generate`: the dates covered (`first_day` .. `last_day`) and the row count."""
 
     employees: int
     first_day: dt.date

@@ -1,7 +1,7 @@
 """An open-loop load generator: POST deliveries at a constant rate and time each one.
 
 Request i is due at start + i / rate whatever happened to the ones before it, and
-its latency runs from that due time to the end of the answer. So a stalled server
+its latency runs from that due time to the end of the response. So a stalled server
 shows up as latency instead of silently lowering the rate (the mistake a closed
 loop such as wrk makes). Connections are HTTP/1.1 keep-alive over asyncio streams,
 opened on demand up to `max_connections`; the client is a few lines of code so that
@@ -39,7 +39,7 @@ class OpenLoopResult:
     status_counts: dict[int, int]
     failures: int
     failure_kinds: dict[str, int]
-    """Requests with no answer, by exception: a timeout is `TimeoutError` after `timeout_s`."""
+    """Requests with no response, by exception: a timeout is `TimeoutError` after `timeout_s`."""
     repeats_not_answered_duplicate: int
     p50_ms: float
     p99_ms: float
@@ -52,7 +52,7 @@ class OpenLoopResult:
 
     @property
     def clean(self) -> bool:
-        """No failure, no status other than 200, and every repeat answered `duplicate`."""
+        """No failure, no status other than 200, and `duplicate` returned for every repeat."""
         return (
             self.failures == 0
             and set(self.status_counts) <= {200}

@@ -1,9 +1,10 @@
 """Changes proposed for the receiver, patched in by `bench.serve --proposed` to measure them.
 
 The owner of `ingest/` decides; these are the smallest edits that the py-spy profile
-pointed at. NOTE: `_write_batch_refreshing_once` is a copy of `Store.write_batch` as
-it was when this was written, with one change; it must follow that method if the
-method changes.
+pointed at.
+
+NOTE: `_write_batch_refreshing_once` copies `Store.write_batch` as of commit 7a161e9
+with one change, so it must follow that method when the method changes.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Google Sheets figures: API calls and bytes per monthly export, through the fake Sheets API.
 
-The fake (`tests/fake_sheets.py`, the one the test suite uses) answers in memory
+The fake (`tests/fake_sheets.py`, the one the test suite uses) responds in memory
 and records every request, so no request leaves the process.
 """
 
@@ -33,7 +33,7 @@ class ExportCalls:
 
 @dataclasses.dataclass(frozen=True)
 class SheetsFigures:
-    """Calls and bytes at each size; `sizes` holds the repeated exports, the steady state."""
+    """Calls and bytes at each size; `sizes` contains the repeated exports, the steady state."""
 
     description: str
     first: list[ExportCalls]
