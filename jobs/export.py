@@ -387,7 +387,11 @@ def _checkin_log_table(
     rows: list[dict[str, Any]] = []
     for key in sorted(by_employee):
         stored_rows = sorted(by_employee[key], key=lambda s: s.checkin_timestamp)
-        work_dates = attribute([to_rule_checkin(s) for s in stored_rows], settings.policy, calendar, user_id=key[1])
+        checkins = [to_rule_checkin(s) for s in stored_rows]
+        earlier = store.nearest_checkin_with_office(key[0], key[1], margin_begin, True, WebhookType.CHECKIN.value)
+        if earlier is not None:
+            checkins.insert(0, to_rule_checkin(earlier))
+        work_dates = attribute(checkins, settings.policy, calendar, user_id=key[1])[len(checkins) - len(stored_rows):]
         for stored, work_date in zip(stored_rows, work_dates):
             if begin_ms <= stored.checkin_timestamp < end_ms:
                 rows.append(_log_row(stored, work_date, employees.get(key), timezone))

@@ -236,3 +236,22 @@ def test_late_office_checkin_marks_following_dates(start_server: Callable[..., L
     rows = attendance(settings.database)
     assert rows[("NV011", "2026-11-12")]["shift_source"] == "office"
     assert rows[("NV011", "2026-11-20")]["shift_source"] == "office"
+
+
+def test_checkin_log_uses_office_from_older_checkin(start_server: Callable[..., LiveServer], tmp_path: Path) -> None:
+    from jobs.export import Month, build_month_tables
+
+    config = tmp_path / "config.toml"
+    shipped = (REPO / "config.toml").read_text(encoding="utf-8")
+    config.write_text(shipped.replace("offices = {}", 'offices = { "Kho Bình Dương" = "night" }', 1), encoding="utf-8")
+    settings = load_settings(config, environ={})
+    settings.database.parent.mkdir(parents=True)
+    server = start_server(api_keys=(KEY,), clock=lambda: AFTER_NOVEMBER_MS, database=settings.database)
+    post(server, [("NV010", (2026, 10, 20, 21, 58), {"office_location": "Kho Bình Dương"})])
+    unknown = {"office_location": "Không xác định"}
+    post(server, [("NV010", (2026, 11, 20, 21, 58), unknown), ("NV010", (2026, 11, 21, 6, 2), unknown)])
+
+    tables = build_month_tables(server.store, settings, Month(2026, 11, settings.policy.timezone), AFTER_NOVEMBER_MS)
+
+    log = next(table for table in tables if table.key == "checkin_log")
+    assert [row["work_date"] for row in log.rows] == [dt.date(2026, 11, 20), dt.date(2026, 11, 20)]
