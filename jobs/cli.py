@@ -29,34 +29,56 @@ from rich.table import Table as RichTable
 
 from exporters.tables import Language
 from ingest.store import Store
+from jobs.doctor import Level
+from jobs.cli_help import CONFIG_META, DEFAULT_CONFIG, LocalizedGroup, help_language, remember_config
 from jobs.i18n import message
 from jobs.schedule import Job, JobRun, connect, record_run, wall_clock_ms
-from jobs.settings import Settings, SettingsError, load_settings
+from jobs.settings import Settings, SettingsError, load_settings, peek_language
 from jobs.status import StatusReport, collect_status
 
 log = logging.getLogger(__name__)
 
-DEFAULT_CONFIG = Path("config.toml")
 _MONTH = re.compile(r"\d{4}-(0[1-9]|1[0-2])")
 
 
 @dataclasses.dataclass
 class CliContext:
-    """The group's options, and the settings once a command has loaded them."""
+    """The group's options, and the settings once a command has loaded them.
 
-    config_path: Path
+    `meta` is click's `ctx.meta`, where a `--config` before or after the command
+    records the config path.
+    """
+
+    meta: dict[str, Any]
     clock: Callable[[], int]
     _settings: Settings | None = None
 
-    def settings(self) -> Settings:
-        """Load and validate the config file once; raise a ClickException naming the bad key."""
+    @property
+    def config_path(self) -> Path:
+        """Return the config file named by the last `--config`, the environment or the default."""
+        return Path(self.meta.get(CONFIG_META, DEFAULT_CONFIG))
+
+    def settings(self, keys_file_optional: bool = False) -> Settings:
+        """Load and validate the config file once; raise a ClickException naming the bad key.
+
+        The error is in the config's `export.language` when the file can be read that
+        far, else in Vietnamese and then English.
+        """
         if self._settings is None:
             try:
-                self._settings = load_settings(self.config_path, os.environ)
+                self._settings = load_settings(self.config_path, os.environ, keys_file_optional=keys_file_optional)
             except SettingsError as exc:
-                both = f"{message('config_invalid', 'vi', detail=exc)}\n{message('config_invalid', 'en', detail=exc)}"
-                raise CliError(both) from exc
+                raise config_error(exc, peek_language(self.config_path)) from exc
         return self._settings
+
+
+def config_error(error: SettingsError, language: Language | None) -> CliError:
+    """Return the CLI error for an invalid config, in `language` or, for None, in both."""
+    if language is not None:
+        return CliError(message("config_invalid", language, detail=error.describe(language)), language)
+    vietnamese = message("config_invalid", "vi", detail=error.describe("vi"))
+    english = message("config_invalid", "en", detail=error.describe("en"))
+    return CliError(f"{vietnamese}\n{english}")
 
 
 def _console() -> Console:
@@ -92,7 +114,7 @@ def _fixed_clock(text: str | None) -> Callable[[], int]:
     return lambda: instant_ms
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=LocalizedGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option(
     "--config",
     "config_path",
@@ -101,13 +123,15 @@ def _fixed_clock(text: str | None) -> Callable[[], int]:
     show_default=True,
     envvar="ACHECKIN_SYNC_CONFIG",
     show_envvar=True,
-    help="The config file; relative paths inside it resolve against its folder.",
+    is_eager=True,
+    callback=remember_config,
+    help="The config file; relative paths inside it resolve against its folder. It may also follow the command.",
 )
 @click.option("--now", hidden=True, help="Fix the current instant at this ISO 8601 time, for tests and reproducible exports; serve ignores it and runs on the wall clock.")
 @click.pass_context
 def cli(ctx: click.Context, config_path: Path, now: str | None) -> None:
     """Receive ACheckin check-ins into SQLite and export monthly timesheets."""
-    ctx.obj = CliContext(config_path=config_path, clock=_fixed_clock(now))
+    ctx.obj = CliContext(meta=ctx.meta, clock=_fixed_clock(now))
 
 
 pass_cli = click.make_pass_decorator(CliContext)
@@ -199,12 +223,39 @@ def serve(context: CliContext) -> None:
     from jobs.serve import run_service
 
     settings = context.settings()
+    language = settings.language
     logging.basicConfig(level=settings.server.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    listener = bind_listener(settings)
     if not settings.receiver.api_keys:
-        _console().print(Panel(message("no_api_key", settings.language), style="bold red"), markup=False)
-    say(settings.language, "serve_listening", host=settings.server.host, port=settings.server.port, database=settings.database)
-    say(settings.language, "serve_schedule", minutes=settings.schedule.rollup_every_minutes, export_at=settings.schedule.export_at)
-    run_service(settings)
+        _console().print(Panel(message("no_api_key", language), style="bold red"), markup=False)
+
+    def announce(server: object) -> None:
+        say(language, "serve_listening", host=settings.server.host, port=settings.server.port, database=settings.database)
+        say(language, "serve_schedule", minutes=settings.schedule.rollup_every_minutes, export_at=settings.schedule.export_at)
+
+    run_service(settings, sockets=[listener], on_started=announce)
+
+
+def bind_listener(settings: Settings) -> socket.socket:
+    """Bind serve's socket to `server.host:server.port`, or raise a CliError naming the port.
+
+    Binding here, rather than inside uvicorn, turns a port in use into a message that
+    names `[server] port` and how to find the other process, before anything is
+    announced. uvicorn listens on the returned socket.
+    """
+    host, port = settings.server.host, settings.server.port
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)[0]
+        listener = socket.socket(family, kind, proto)
+    except OSError as exc:
+        raise fail(settings.language, "job_failed", job="serve", detail=exc) from exc
+    try:
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind(address)
+    except OSError as exc:
+        listener.close()
+        raise fail(settings.language, "port_in_use", host=host, port=port, detail=exc.strerror or exc, config=settings.config_path) from exc
+    return listener
 
 
 @cli.command()
@@ -252,7 +303,24 @@ def export_excel_command(context: CliContext, month: str, out: Path | None) -> N
 
     with open_store(settings) as store:
         path = run_recorded(settings, Job.EXPORT_EXCEL, lambda: export_excel(store, settings, month, target, context.clock()), context.clock, month)
+        has_checkins = month_has_checkins(store, settings, month)
+    if not has_checkins:
+        say(settings.language, "month_without_checkins", month=month)
     say(settings.language, "excel_written", month=month, path=path)
+
+
+def month_has_checkins(store: Store, settings: Settings, month: str) -> bool:
+    """Return whether any CHECKIN falls in `month`, local to the attendance time zone.
+
+    An empty month still gets its workbook, because an empty timesheet is valid (a
+    month before the firm started, or a nightly export on the 1st). The warning only
+    catches a mistyped --month.
+    """
+    year, number = (int(part) for part in month.split("-"))
+    start = pendulum.datetime(year, number, 1, tz=settings.policy.timezone)
+    first_ms = int(start.timestamp() * 1000)
+    end_ms = int(start.add(months=1).timestamp() * 1000)
+    return next(iter(store.checkins_between(first_ms, end_ms, "CHECKIN")), None) is not None
 
 
 @export.command("sheets")
@@ -297,6 +365,9 @@ def status(context: CliContext) -> None:
     """Show deliveries today, the last delivery, quarantine, last runs and conflicts."""
     settings = context.settings()
     language = settings.language
+    if not settings.database.exists():
+        say(language, "status_no_database", path=settings.database)
+        return
     with open_store(settings) as store:
         conn = connect(settings.database)
         try:
@@ -325,25 +396,31 @@ def _conflict_table(report: StatusReport, language: Language) -> RichTable:
     return table
 
 
+DOCTOR_MARKS = {Level.OK: "[green]✓[/green]", Level.WARNING: "[yellow]![/yellow]", Level.FAILED: "[red]✗[/red]"}
+
+
 @cli.command()
 @pass_cli
 def doctor(context: CliContext) -> None:
     """Check the set-up and print what to fix: config, database, keys, Google Sheets."""
     from jobs.doctor import run_doctor
 
-    settings = context.settings()
+    settings = context.settings(keys_file_optional=True)
     language = settings.language
     findings = run_doctor(settings, os.environ)
 
     console = _console()
     console.print(message("doctor_title", language), style="bold", markup=False)
     for finding in findings:
-        mark = "[green]✓[/green]" if finding.ok else "[red]✗[/red]"
-        console.print(mark, end=" ")
+        console.print(DOCTOR_MARKS[finding.level], end=" ")
         console.print(finding.message(language), markup=False)
-    failed = sum(not finding.ok for finding in findings)
+    failed = sum(finding.level is Level.FAILED for finding in findings)
+    warnings = sum(finding.level is Level.WARNING for finding in findings)
     if failed:
         raise fail(language, "doctor_failed", count=failed)
+    if warnings:
+        say(language, "doctor_warnings", count=warnings)
+        return
     say(language, "doctor_all_ok")
 
 
@@ -406,11 +483,18 @@ def _receiver_answers(settings: Settings) -> bool:
     show_default=True,
     help="Folder of the demo's own config, database and workbook.",
 )
-@click.option("--language", type=click.Choice(["vi", "en"]), default="vi", show_default=True, help="Language of the workbook and messages.")
-def demo(directory: Path, language: Language) -> None:
+@click.option(
+    "--language",
+    type=click.Choice(["vi", "en"]),
+    default=None,
+    help="Language of the workbook and messages; default: the config's export.language, else vi.",
+)
+@click.pass_context
+def demo(ctx: click.Context, directory: Path, language: Language | None) -> None:
     """Post a month of made-up check-ins over HTTP, roll up and write the workbook."""
     from jobs.demo import DemoFolderInUse, run_demo
 
+    language = language or help_language(ctx)
     try:
         result = run_demo(directory, language, progress=lambda key, **values: say(language, key, **values))
     except DemoFolderInUse as exc:

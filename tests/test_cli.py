@@ -140,17 +140,36 @@ def test_every_readme_command_exists():
 # --- Config errors ------------------------------------------------------------------------
 
 
-def test_invalid_config_names_key_in_both_languages(tmp_path):
+@pytest.mark.parametrize(
+    ("text", "expected", "unexpected"),
+    [
+        ('[server]\nloglevel = "info"\n', "Lỗi: Cấu hình không hợp lệ: ", "unknown key"),
+        ('[server]\nloglevel = "info"\n[export]\nlanguage = "en"\n', "Error: Invalid configuration: ", "khóa không tồn tại"),
+        ("[attendance]\nlate_grace_minutes = -3\n", "cần một số nguyên (phút) từ 0 đến 240", "whole number"),
+    ],
+)
+def test_invalid_config_error_in_configured_language(tmp_path, text, expected, unexpected):
     config = tmp_path / "config.toml"
-    config.write_text("[attendance]\nlate_grace_minutes = -3\n", encoding="utf-8")
+    config.write_text(text, encoding="utf-8")
 
     result = invoke(config, "status")
 
     assert result.exit_code == 1
-    assert "attendance.late_grace_minutes" in result.output
+    assert expected in result.output
+    assert unexpected not in result.output
+    assert "Traceback" not in result.output
+
+
+def test_unreadable_config_error_in_both_languages(tmp_path):
+    config = tmp_path / "config.toml"
+    config.write_text("[server\nport = 1\n", encoding="utf-8")
+
+    result = invoke(config, "status")
+
+    assert result.exit_code == 1
     assert "Cấu hình không hợp lệ" in result.output
     assert "Invalid configuration" in result.output
-    assert "Traceback" not in result.output
+    assert result.output.index("Cấu hình không hợp lệ") < result.output.index("Invalid configuration")
 
 
 def test_config_path_from_environment(tmp_path):
@@ -159,13 +178,14 @@ def test_config_path_from_environment(tmp_path):
     result = CliRunner().invoke(cli, ["--now", NOW, "status"], env={"ACHECKIN_SYNC_CONFIG": str(config), "ACHECKIN_SYNC_API_KEYS": ""})
 
     assert result.exit_code == 0, result.output
-    assert "Deliveries today" in result.output
+    assert "No database yet" in result.output
 
 
 def test_missing_config_file_says_how_to_fix(tmp_path):
     result = invoke(tmp_path / "absent.toml", "rollup")
 
     assert result.exit_code == 1
+    assert "tệp không tồn tại" in result.output
     assert "does not exist" in result.output
 
 
@@ -404,8 +424,8 @@ def test_doctor_passes_with_keys_and_writable_paths(tmp_path):
     result = invoke(config, "doctor")
 
     assert result.exit_code == 0, result.output
-    assert "1 API keys configured" in result.output
-    assert "Database writable" in result.output
+    assert "1 API key configured" in result.output
+    assert "No database yet: serve will create" in result.output
     assert "Google Sheets is off" in result.output
     assert "Every check passed." in result.output
 
@@ -673,3 +693,209 @@ def test_restore_refuses_while_serve_listens(tmp_path):
 
     assert result.exit_code == 1
     assert "stop acheckin-sync serve" in result.output
+
+
+# --- Help and usage errors in the configured language ---------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("args", "vietnamese", "english"),
+    [
+        ([], "Nhận dữ liệu chấm công ACheckin", "Receive ACheckin check-ins"),
+        (["status"], "Xem lượt gửi hôm nay", "Show deliveries today"),
+        (["export", "excel"], "Tháng cần xuất, ví dụ 2026-11.", "The month to export, e.g. 2026-11."),
+        (["rollup"], "Ngày đầu tiên cần tính lại", "First local date to recompute"),
+    ],
+)
+def test_help_follows_config_language(tmp_path, args, vietnamese, english):
+    vi_config = write_config(tmp_path / _mkdir(tmp_path / "vi"), "vi")
+    en_config = write_config(tmp_path / _mkdir(tmp_path / "en"), "en")
+
+    in_vietnamese = CliRunner().invoke(cli, ["--config", str(vi_config), *args, "--help"])
+    in_english = CliRunner().invoke(cli, [*args, "--help", "--config", str(en_config)])
+
+    assert in_vietnamese.exit_code == 0, in_vietnamese.output
+    assert vietnamese in in_vietnamese.output
+    assert "Cách dùng:" in in_vietnamese.output
+    assert "Tùy chọn" in in_vietnamese.output
+    assert english not in in_vietnamese.output
+    assert english in in_english.output
+    assert "Usage:" in in_english.output
+
+
+def _mkdir(path: Path) -> Path:
+    path.mkdir()
+    return path
+
+
+def test_help_is_vietnamese_without_readable_config(tmp_path):
+    result = CliRunner().invoke(cli, ["--help"], env={"ACHECKIN_SYNC_CONFIG": str(tmp_path / "absent.toml")})
+
+    assert result.exit_code == 0
+    assert "Lệnh" in result.output
+    assert "Kiểm tra cài đặt" in result.output
+    assert "Show this message" not in result.output
+
+
+def test_help_language_from_environment_config(tmp_path):
+    config = write_config(tmp_path, "en")
+
+    result = CliRunner().invoke(cli, ["doctor", "--help"], env={"ACHECKIN_SYNC_CONFIG": str(config)})
+
+    assert "Check the set-up" in result.output
+
+
+def test_config_option_after_command(tmp_path):
+    config = write_config(tmp_path, "en")
+
+    result = CliRunner().invoke(cli, ["status", "--config", str(config)], env={"ACHECKIN_SYNC_API_KEYS": ""})
+
+    assert result.exit_code == 0, result.output
+    assert f"No database yet at {tmp_path / 'data' / 'att.sqlite3'}" in result.output
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (["status", "--bogus"], "Lỗi: Không có tùy chọn --bogus."),
+        (["export", "excel"], "Lỗi: Thiếu tùy chọn '--month'."),
+        (["statuss"], "Lỗi: Không có lệnh 'statuss'."),
+    ],
+)
+def test_usage_errors_in_vietnamese(tmp_path, args, expected):
+    config = write_config(tmp_path, "vi")
+
+    result = CliRunner().invoke(cli, ["--config", str(config), *args])
+
+    assert result.exit_code == 2
+    assert expected in result.output
+    assert "Cách dùng:" in result.output
+    assert "No such" not in result.output
+
+
+def test_usage_errors_stay_english_for_english_config(tmp_path):
+    config = write_config(tmp_path, "en")
+
+    result = CliRunner().invoke(cli, ["status", "--config", str(config), "--bogus"])
+
+    assert result.exit_code == 2
+    assert "No such option '--bogus'" in result.output
+
+
+# --- serve, status, export and demo details --------------------------------------------------
+
+
+def test_serve_reports_port_in_use(tmp_path):
+    with socket.socket() as occupant:
+        occupant.bind(("127.0.0.1", 0))
+        occupant.listen()
+        port = occupant.getsockname()[1]
+        config = write_config(tmp_path, "vi", port=port)
+
+        result = invoke(config, "serve")
+
+    assert result.exit_code == 1
+    assert f"Cổng {port} trên 127.0.0.1 đang được tiến trình khác dùng" in result.output
+    assert "[server] port" in result.output
+    assert f"lsof -i :{port}" in result.output
+    assert "Bộ nhận webhook" not in result.output
+    assert not (tmp_path / "data").exists()
+
+
+def test_status_without_database_creates_nothing(tmp_path):
+    config = write_config(tmp_path, "vi")
+
+    result = invoke(config, "status")
+
+    assert result.exit_code == 0, result.output
+    assert "Chưa có cơ sở dữ liệu" in result.output
+    assert not (tmp_path / "data").exists()
+
+
+def test_doctor_creates_no_database_or_folders(tmp_path):
+    config = write_config(tmp_path, "vi")
+
+    result = invoke(config, "doctor")
+
+    assert result.exit_code == 0, result.output
+    assert f"serve sẽ tạo {tmp_path / 'data' / 'att.sqlite3'}" in result.output
+    assert f"thư mục {tmp_path} ghi được" in result.output
+    assert not (tmp_path / "data").exists()
+    assert not (tmp_path / "exports").exists()
+
+
+def test_doctor_checks_existing_database(month_posted):
+    result = invoke(month_posted, "doctor")
+
+    assert result.exit_code == 0, result.output
+    assert "Ghi được cơ sở dữ liệu" in result.output
+
+
+def test_doctor_lists_missing_keys_file(tmp_path):
+    config = tmp_path / "config.toml"
+    config.write_text('[ingest]\napi_keys_file = "absent-keys.txt"\n[export]\nlanguage = "en"\n', encoding="utf-8")
+
+    result = invoke(config, "doctor")
+
+    assert result.exit_code == 1
+    assert "✗ Cannot read the API key file" in result.output
+    assert "absent-keys.txt" in result.output
+    assert 'set ingest.api_keys_file = ""' in result.output
+    assert "2 checks failed" in result.output
+    assert "Google Sheets is off" in result.output
+
+
+@pytest.mark.parametrize(
+    ("shift", "warned"),
+    [
+        ('[attendance.shifts.day]\nbegin = "08:00"\nend = "07:00"\n', True),
+        ('[attendance.shifts.day]\nbegin = "06:00"\nend = "22:00"\n', False),
+        ('[attendance.shifts.day]\nbegin = "08:00"\nend = "17:00"\n', False),
+    ],
+)
+def test_doctor_warns_about_long_shift(tmp_path, shift, warned):
+    config = write_config(tmp_path, "en", shift)
+
+    result = invoke(config, "doctor")
+
+    assert result.exit_code == 0, result.output
+    assert ('The shift "day" lasts 23 hours (08:00–07:00)' in result.output) is warned
+    assert ("attendance.shifts.day.begin or .end" in result.output) is warned
+    assert ("1 warning above" in result.output) is warned
+    assert ("Every check passed." in result.output) is not warned
+
+
+def test_doctor_counts_one_failure_in_singular(tmp_path):
+    config = write_config(tmp_path, "en")
+    (tmp_path / "data").write_text("a file where the data folder should be", encoding="utf-8")
+
+    result = invoke(config, "doctor")
+
+    assert result.exit_code == 1
+    assert "1 check failed; fix it as described above." in result.output
+
+
+@pytest.mark.parametrize("month", ["2030-01", "2014-01"])
+def test_export_excel_warns_month_without_checkins(month_posted, month):
+    result = invoke(month_posted, "export", "excel", "--month", month)
+
+    assert result.exit_code == 0, result.output
+    assert f"không nhân viên nào có lượt chấm công trong tháng {month}" in result.output
+    assert (month_posted.parent / "exports" / f"timesheet-{month}.xlsx").exists()
+
+
+def test_export_excel_month_with_checkins_has_no_warning(month_posted):
+    result = invoke(month_posted, "export", "excel", "--month", "2026-11")
+
+    assert result.exit_code == 0, result.output
+    assert "Cảnh báo" not in result.output
+
+
+def test_demo_takes_config_language(tmp_path):
+    config = write_config(tmp_path, "en")
+
+    result = CliRunner().invoke(cli, ["--config", str(config), "demo", "--dir", str(tmp_path / "demo")])
+
+    assert result.exit_code == 0, result.output
+    assert "Done. Open the timesheet" in result.output
+    assert openpyxl.load_workbook(tmp_path / "demo" / "exports" / "timesheet-2026-11.xlsx").sheetnames[0] == "Timesheet"

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from jobs.policy import DEFAULT_SHIFT, HoursMethod, StandardWorkdays
-from jobs.settings import SettingsError, accepted_keys, load_settings
+from jobs.settings import SettingsError, accepted_keys, load_settings, peek_language
 
 REPO = Path(__file__).resolve().parent.parent
 SHIPPED = REPO / "config.toml"
@@ -387,3 +387,107 @@ def test_negative_retention_names_key(tmp_path):
         load_settings(path, NO_ENV)
 
     assert raised.value.key == "storage.retention_days"
+
+
+@pytest.mark.parametrize(
+    ("text", "vietnamese"),
+    [
+        ('[server]\nloglevel = "info"\n', "khóa không tồn tại; các khóa hợp lệ ở đây: host, log_level, port"),
+        ("[server]\nport = 70000\n", "cần một số nguyên (cổng) từ 1 đến 65535"),
+        ('[attendance]\nnight_end = "6h"\n', 'cần giờ dạng "HH:MM"'),
+        ('[export]\nlanguage = "fr"\n', 'cần một trong các giá trị "vi", "en"'),
+        ("[servr]\nport = 8080\n", "mục không tồn tại"),
+        ('[attendance.shifts.day]\nbegin = "08:00"\nend = "08:00"\n', "giờ kết thúc phải khác giờ bắt đầu"),
+        ('[ingest]\napi_keys_file = "absent.txt"\n', "absent.txt"),
+    ],
+)
+def test_error_described_in_vietnamese(tmp_path, text, vietnamese):
+    path = write_config(tmp_path, text)
+
+    with pytest.raises(SettingsError) as raised:
+        load_settings(path, NO_ENV)
+
+    described = raised.value.describe("vi")
+    assert vietnamese in described
+    assert "không hợp lệ" in described
+    assert "invalid" not in described
+    assert unicodedata.is_normalized("NFC", described)
+    assert "is invalid" in raised.value.describe("en")
+
+
+def test_missing_file_described_in_vietnamese(tmp_path):
+    with pytest.raises(SettingsError) as raised:
+        load_settings(tmp_path / "nowhere.toml", NO_ENV)
+
+    assert "tệp không tồn tại" in raised.value.describe("vi")
+
+
+@pytest.mark.parametrize(
+    ("text", "language"),
+    [
+        ('[export]\nlanguage = "en"\n', "en"),
+        ('[export]\nlanguage = "vi"\n', "vi"),
+        ("[server]\nport = 70000\n", "vi"),
+        ('[export]\nlanguage = "fr"\n', None),
+        ("[export\n", None),
+    ],
+)
+def test_peek_language_reads_only_language(tmp_path, text, language):
+    assert peek_language(write_config(tmp_path, text)) == language
+
+
+def test_peek_language_of_missing_file_is_none(tmp_path):
+    assert peek_language(tmp_path / "nowhere.toml") is None
+
+
+def test_deleted_day_shift_falls_back_to_builtin(tmp_path):
+    shipped = SHIPPED.read_text(encoding="utf-8")
+    day_table = re.search(r"\[attendance\.shifts\.day\]\n(?:[a-z_]+ = .*\n)+", shipped)
+    assert day_table is not None
+    path = write_config(tmp_path, shipped.replace(day_table.group(0), ""))
+
+    policy = load_settings(path, NO_ENV).policy
+
+    assert policy.default_shift == DEFAULT_SHIFT
+    assert (DEFAULT_SHIFT.begin, DEFAULT_SHIFT.end, DEFAULT_SHIFT.break_begin, DEFAULT_SHIFT.break_end) == (480, 1020, 720, 780)
+
+
+def test_assignment_may_name_builtin_day_shift(tmp_path):
+    path = write_config(tmp_path, '[attendance.assignments]\nusers = { "u-1" = "day" }\n')
+
+    assert load_settings(path, NO_ENV).policy.user_shifts["u-1"] == DEFAULT_SHIFT
+
+
+def test_company_name_and_signatures_parsed(tmp_path):
+    office = unicodedata.normalize("NFD", "Công ty TNHH Bình Minh")
+    path = write_config(tmp_path, f'[export]\ncompany_name = " {office} "\nsignatures = false\n')
+
+    export = load_settings(path, NO_ENV).export
+
+    assert export.company_name == "Công ty TNHH Bình Minh"
+    assert export.signatures is False
+
+
+def test_company_name_and_signatures_defaults(tmp_path):
+    export = load_settings(write_config(tmp_path, ""), NO_ENV).export
+
+    assert export.company_name == ""
+    assert export.signatures is True
+
+
+@pytest.mark.parametrize(("text", "key"), [("[export]\ncompany_name = 5\n", "export.company_name"), ('[export]\nsignatures = "yes"\n', "export.signatures")])
+def test_invalid_form_keys_named(tmp_path, text, key):
+    with pytest.raises(SettingsError) as raised:
+        load_settings(write_config(tmp_path, text), NO_ENV)
+
+    assert raised.value.key == key
+
+
+def test_optional_keys_file_kept_as_error(tmp_path):
+    path = write_config(tmp_path, '[ingest]\napi_keys_file = "absent.txt"\n')
+
+    settings = load_settings(path, {"ACHECKIN_SYNC_API_KEYS": "env-key"}, keys_file_optional=True)
+
+    assert settings.keys_file_error is not None
+    assert settings.keys_file_error.key == "ingest.api_keys_file"
+    assert settings.receiver.api_keys == ("env-key",)
