@@ -332,6 +332,29 @@ def legend_lines(symbols: Mapping[str, str], language: Language) -> list[str]:
     return lines
 
 
+SIGNATURE_ROLES: tuple[Label, ...] = (
+    Label("Người chấm công", "Timekeeper"),
+    Label("Phụ trách bộ phận", "Head of department"),
+    Label("Người duyệt", "Approved by"),
+)
+"""The signers of the 01a-LĐTL form, left to right."""
+SIGNATURE_HINT = Label("(Ký, họ tên)", "(Signature, full name)")
+SIGNATURE_GAP = " " * 16
+"""Spaces between the signers: the footer is plain text lines, so the block is one line of roles."""
+
+
+def signature_lines(language: Language) -> list[str]:
+    """Return the signature block below the legend: a blank line, the roles, then the hints."""
+    roles = [role.text(language) for role in SIGNATURE_ROLES]
+    hint = SIGNATURE_HINT.text(language)
+    width = max(len(text) for text in [*roles, hint])
+    return [
+        "",
+        SIGNATURE_GAP.join(role.center(width) for role in roles).rstrip(),
+        SIGNATURE_GAP.join(hint.center(width) for _ in roles).rstrip(),
+    ]
+
+
 # --- Daily detail (bảng chấm công chi tiết) -----------------------------------------
 
 DAILY_COLUMNS: tuple[Column, ...] = (

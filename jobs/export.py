@@ -46,6 +46,7 @@ from exporters.tables import (
     day_key,
     legend_lines,
     month_grid_columns,
+    signature_lines,
 )
 from ingest.store import Store
 from jobs.calendar import Calendar
@@ -264,11 +265,14 @@ def _grid_table(
         )
         rows.append(row)
 
+    company = [settings.export.company_name] if settings.export.company_name else []
     title_lines = [
+        *company,
         TITLE.text(language),
         MONTH_TITLE.text(language).format(month=month.month, year=month.year),
     ]
     symbols = dataclasses.asdict(settings.export.symbols)
+    signatures = signature_lines(language) if settings.export.signatures else []
     return Table(
         key=GRID_TABLE_KEY,
         name_vi=GRID_SHEET_NAME.vi,
@@ -277,7 +281,7 @@ def _grid_table(
         rows=rows,
         fills=fills,
         title_lines=title_lines,
-        footer_lines=legend_lines(symbols, language),
+        footer_lines=[*legend_lines(symbols, language), *signatures],
         frozen_columns=GRID_FROZEN_COLUMNS,
     )
 

@@ -899,3 +899,45 @@ def test_demo_takes_config_language(tmp_path):
     assert result.exit_code == 0, result.output
     assert "Done. Open the timesheet" in result.output
     assert openpyxl.load_workbook(tmp_path / "demo" / "exports" / "timesheet-2026-11.xlsx").sheetnames[0] == "Timesheet"
+
+
+# --- 01a-LĐTL company name and signatures ----------------------------------------------------
+
+
+def _grid_texts(path: Path, sheet_name: str) -> list[str]:
+    """Return the text of column A of the grid sheet, top to bottom, blank rows as ""."""
+    sheet = openpyxl.load_workbook(path)[sheet_name]
+    return [str(row[0]).strip() if row[0] is not None else "" for row in sheet.iter_rows(values_only=True)]
+
+
+@pytest.mark.parametrize(
+    ("language", "sheet_name", "title", "roles", "hint"),
+    [
+        ("vi", "Bảng chấm công", "BẢNG CHẤM CÔNG", ("Người chấm công", "Phụ trách bộ phận", "Người duyệt"), "(Ký, họ tên)"),
+        ("en", "Timesheet", "TIMESHEET", ("Timekeeper", "Head of department", "Approved by"), "(Signature, full name)"),
+    ],
+)
+def test_grid_shows_company_and_signatures(month_posted, language, sheet_name, title, roles, hint):
+    text = month_posted.read_text(encoding="utf-8").replace('language = "vi"', f'language = "{language}"\ncompany_name = "Công ty TNHH Bình Minh"')
+    month_posted.write_text(text, encoding="utf-8")
+
+    result = invoke(month_posted, "export", "excel", "--month", "2026-11")
+
+    texts = _grid_texts(month_posted.parent / "exports" / "timesheet-2026-11.xlsx", sheet_name)
+    assert result.exit_code == 0, result.output
+    assert texts[:2] == ["Công ty TNHH Bình Minh", title]
+    role_line = texts[-2]
+    assert [role_line.index(role) for role in roles] == sorted(role_line.index(role) for role in roles)
+    assert texts[-1].count(hint) == 3
+    assert texts.index(role_line) > max(index for index, line in enumerate(texts) if line.startswith(("Ký hiệu chấm công", "Symbol legend")))
+
+
+def test_grid_without_company_or_signatures(month_posted):
+    text = month_posted.read_text(encoding="utf-8").replace('language = "vi"', 'language = "vi"\nsignatures = false')
+    month_posted.write_text(text, encoding="utf-8")
+
+    invoke(month_posted, "export", "excel", "--month", "2026-11")
+
+    texts = _grid_texts(month_posted.parent / "exports" / "timesheet-2026-11.xlsx", "Bảng chấm công")
+    assert texts[0] == "BẢNG CHẤM CÔNG"
+    assert not any("Người duyệt" in line for line in texts)
