@@ -36,9 +36,9 @@ def remember_config(ctx: click.Context, param: click.Parameter, value: Path | No
 
 def config_path_of(ctx: click.Context) -> Path:
     """Return the config path given on the command line, else the environment's, else the default."""
-    given = ctx.meta.get(CONFIG_META)
-    if given is not None:
-        return Path(given)
+    recorded = ctx.meta.get(CONFIG_META)
+    if recorded is not None:
+        return Path(recorded)
     return Path(os.environ.get(CONFIG_ENV) or DEFAULT_CONFIG)
 
 
@@ -185,11 +185,11 @@ class LocalizedGroup(_Localized, click.Group):
         vietnamese = help_language(ctx) == "vi"
         prefix = _command_key(ctx)
         commands = [(name, self.get_command(ctx, name)) for name in self.list_commands(ctx)]
-        shown = [(name, command) for name, command in commands if command is not None and not command.hidden]
+        visible = [(name, command) for name, command in commands if command is not None and not command.hidden]
         # The same width click gives a command's summary: what the names leave of the line.
-        limit = formatter.width - 6 - max((len(name) for name, _ in shown), default=0)
+        limit = formatter.width - 6 - max((len(name) for name, _ in visible), default=0)
         rows = []
-        for name, command in shown:
+        for name, command in visible:
             text = HELP.get(f"{prefix} {name}".strip()) if vietnamese else None
             rows.append((name, _short_help(text, limit) if text else command.get_short_help_str(limit)))
         if rows:

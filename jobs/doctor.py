@@ -25,7 +25,7 @@ LONG_SHIFT_MINUTES = 16 * 60
 
 
 class Level(enum.Enum):
-    """How a finding counts: a failure makes doctor exit 1, a warning does not."""
+    """The outcome of a check. A failure makes doctor exit with 1, and a warning does not."""
 
     OK = "ok"
     WARNING = "warning"

@@ -199,7 +199,7 @@ class Settings:
     retention_days: int = 0
     """Days raw bodies and personal fields are kept; 0 keeps them for ever."""
     keys_file_error: SettingsError | None = None
-    """Why `ingest.api_keys_file` could not be read, when loaded with `keys_file_optional`."""
+    """The error of an unreadable `ingest.api_keys_file`, when loaded with `keys_file_optional`."""
 
     @property
     def language(self) -> Language:

@@ -600,6 +600,7 @@ def test_serve_command_warns_loudly_without_key(tmp_path):
 
     assert healthy, output
     assert "CHƯA CÓ KHÓA API" in output
+    assert f"Bộ nhận webhook: http://127.0.0.1:{port}/webhooks/acheckin" in output
     assert process.returncode == 0, output
 
 
