@@ -124,7 +124,14 @@ class SheetsError(Exception):
 
 
 class SheetsConfigError(SheetsError):
-    """Raised when the credentials file or the spreadsheet reference cannot be used."""
+    """Raised when the credentials file or the spreadsheet reference cannot be used.
+
+    `str(error)` is English; `message_vi` says the same in Vietnamese for users.
+    """
+
+    def __init__(self, message: str, message_vi: str) -> None:
+        super().__init__(message)
+        self.message_vi = message_vi
 
 
 class SheetsRequestError(SheetsError):
@@ -192,7 +199,9 @@ def credentials_path(credentials_file: Path | None, environ: Mapping[str, str] =
     if not from_env:
         raise SheetsConfigError(
             f"no Google credentials: set sheets.credentials_file in the config or {CREDENTIALS_ENV} "
-            "to the path of a service account's JSON key file"
+            "to the path of a service account's JSON key file",
+            f"chưa có thông tin xác thực Google: đặt sheets.credentials_file trong cấu hình hoặc {CREDENTIALS_ENV} "
+            "là đường dẫn tệp khóa JSON của tài khoản dịch vụ",
         )
     return Path(from_env)
 
@@ -202,11 +211,16 @@ def load_credentials(path: Path) -> service_account.Credentials:
     try:
         return service_account.Credentials.from_service_account_file(str(path), scopes=list(SCOPES))
     except OSError as exc:
-        raise SheetsConfigError(f"cannot read the Google credentials file {path}: {exc.strerror or exc}") from exc
+        raise SheetsConfigError(
+            f"cannot read the Google credentials file {path}: {exc.strerror or exc}",
+            f"không đọc được tệp thông tin xác thực Google {path}: {exc.strerror or exc}",
+        ) from exc
     except (ValueError, KeyError, TypeError) as exc:
         raise SheetsConfigError(
             f"{path} is not a service account's JSON key file ({exc}); download a new key "
-            "in Google Cloud console > IAM > Service accounts > Keys"
+            "in Google Cloud console > IAM > Service accounts > Keys",
+            f"{path} không phải tệp khóa JSON của tài khoản dịch vụ ({exc}); hãy tải khóa mới tại "
+            "Google Cloud console > IAM > Service accounts > Keys",
         ) from exc
 
 
@@ -220,7 +234,9 @@ def spreadsheet_id_from(reference: str) -> str:
     except NoValidUrlKeyFound as exc:
         raise SheetsConfigError(
             f"sheets.spreadsheet {reference!r} is neither a spreadsheet key nor a URL like "
-            "https://docs.google.com/spreadsheets/d/<key>/edit"
+            "https://docs.google.com/spreadsheets/d/<key>/edit",
+            f"sheets.spreadsheet {reference!r} không phải khóa bảng tính cũng không phải URL dạng "
+            "https://docs.google.com/spreadsheets/d/<key>/edit",
         ) from exc
 
 
@@ -261,7 +277,10 @@ class _RetryingHTTPClient(HTTPClient):
                 failure: Exception = exc
             except google.auth.exceptions.RefreshError as exc:
                 raise SheetsConfigError(
-                    f"Google rejected the service account's key ({exc}); create a new key for the service account and point sheets.credentials_file at it"
+                    f"Google rejected the service account's key ({exc}); create a new key for the service account "
+                    "and point sheets.credentials_file at it",
+                    f"Google từ chối khóa của tài khoản dịch vụ ({exc}); hãy tạo khóa mới cho tài khoản dịch vụ "
+                    "và trỏ sheets.credentials_file tới khóa đó",
                 ) from exc
             except (requests.Timeout, requests.ConnectionError, google.auth.exceptions.TransportError) as exc:
                 retry_after = None
@@ -1053,7 +1072,7 @@ def check_sheets_setup(
     try:
         credentials = load_credentials(credentials_path(credentials_file, environ))
     except SheetsConfigError as exc:
-        checks.append(SetupCheck("credentials", False, f"Không dùng được thông tin xác thực Google: {exc}", f"Google credentials unusable: {exc}"))
+        checks.append(SetupCheck("credentials", False, f"Không dùng được thông tin xác thực Google: {exc.message_vi}", f"Google credentials unusable: {exc}"))
         return SetupReport(tuple(checks), None)
     email_address = credentials.service_account_email
     checks.append(SetupCheck("credentials", True, f"Tài khoản dịch vụ: {email_address}", f"Service account: {email_address}"))
@@ -1071,7 +1090,7 @@ def check_sheets_setup(
     try:
         spreadsheet_id = spreadsheet_id_from(spreadsheet)
     except SheetsConfigError as exc:
-        checks.append(SetupCheck("spreadsheet", False, f"Địa chỉ bảng tính không hợp lệ: {exc}", f"Invalid spreadsheet reference: {exc}"))
+        checks.append(SetupCheck("spreadsheet", False, f"Địa chỉ bảng tính không hợp lệ: {exc.message_vi}", f"Invalid spreadsheet reference: {exc}"))
         return SetupReport(tuple(checks), email_address)
 
     checks.extend(_check_access(session_factory(credentials), retry, spreadsheet_id, email_address))

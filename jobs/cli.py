@@ -340,7 +340,8 @@ def export_sheets_command(context: CliContext, month: str) -> None:
         try:
             result = run_recorded(settings, Job.EXPORT_SHEETS, lambda: export_sheets(store, settings, month, context.clock()), context.clock, month)
         except SheetsError as exc:
-            raise fail(settings.language, "job_failed", job="export sheets", detail=exc) from exc
+            detail = getattr(exc, "message_vi", None) if settings.language == "vi" else None
+            raise fail(settings.language, "job_failed", job="export sheets", detail=detail or exc) from exc
     say(settings.language, "sheets_written", tabs=len(result.tabs), month=month, calls=result.api_calls, url=result.url)
 
 

@@ -730,3 +730,13 @@ def test_sleep_budget_ends_retries_early(exporter: Exporter, fake: FakeSheets) -
 
     assert raised.value.attempts == 3
     assert sum(exporter.sleeps) <= 0.01
+
+
+def test_config_errors_carry_vietnamese(tmp_path: Path) -> None:
+    missing = tmp_path / "missing.json"
+
+    with pytest.raises(sheets.SheetsConfigError) as raised:
+        sheets.load_credentials(missing)
+
+    assert "cannot read the Google credentials file" in str(raised.value)
+    assert raised.value.message_vi.startswith("không đọc được tệp thông tin xác thực Google")
