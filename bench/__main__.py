@@ -4,6 +4,7 @@
     bash bench/run --only receiver      # one or more of: receiver, rollup, excel, sheets
     bash bench/run --quick              # small sizes and short runs, to try the harness
     bash bench/run --render-only        # RESULTS.md again from results.json (after editing NOTES.md)
+    bash bench/run --only excel --merge # rerun one section, keep the others' figures
 
 `bash bench/run` installs wrk with apt-get when it is missing, then runs this module
 with the project's virtualenv. A section that fails is recorded as not measured,
@@ -53,7 +54,7 @@ FULL_SIZES = Sizes(
     wrk_rounds=3,
     peak_seconds=60,
     fixed_rates=[(50, 20), (200, 20)],
-    search_rates=[100, 200, 300, 400, 500, 600, 700, 800, 900, 1000, 1200, 1400],
+    search_rates=[100, 200, 400, 600, 800, 1000, 1200, 1400, 1600, 1800, 2000, 2400],
     search_duration_s=10,
     employees=1000,
     rollup_days=350,
@@ -80,6 +81,8 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="small sizes and short runs (results not comparable)")
     parser.add_argument("--workdir", type=Path, help="folder for databases and logs (default: a new folder in /tmp)")
     parser.add_argument("--output", type=Path, default=BENCH_DIR, help="folder for RESULTS.md and results.json")
+    parser.add_argument("--merge", action="store_true",
+                        help="keep the other sections of the output folder's results.json (rerun some sections only)")
     parser.add_argument("--render-only", action="store_true", help="rewrite RESULTS.md from the output folder's results.json")
     args = parser.parse_args()
 
@@ -108,6 +111,11 @@ def main() -> None:
         "machine": dataclasses.asdict(describe_machine(workdir)),
         "sections": {},
     }
+    previous = args.output / "results.json"
+    if args.merge and previous.exists():
+        kept = json.loads(previous.read_text())["sections"]
+        results["sections"] = {name: section for name, section in kept.items() if name not in sections}
+        results["merged_from"] = _kept_from(previous, list(results["sections"]))
     for name in sections:
         print(f"[bench] {name} ...", flush=True)
         section_started = time.monotonic()
@@ -122,6 +130,12 @@ def main() -> None:
         results["seconds"] = round(time.monotonic() - started, 1)
         _write(results, args.output)
     print(f"[bench] wrote {args.output / 'RESULTS.md'} in {results['seconds']} s", flush=True)
+
+
+def _kept_from(previous: Path, kept: list[str]) -> str:
+    """Describe the sections a merged run keeps and the earlier run they come from."""
+    earlier = json.loads(previous.read_text())
+    return f"{', '.join(kept)} from the run of {earlier['started_at']} ({earlier.get('source', 'unknown')})"
 
 
 def _write(results: dict, output: Path) -> None:

@@ -39,6 +39,8 @@ class ExcelFigures:
     """Python allocations that the unpickled tables hold (tracemalloc)."""
     writer_traced_peak_mb: float
     """Peak of Python allocations made by `write_workbook` itself, the tables excluded (tracemalloc)."""
+    export_command: ExcelRun
+    """`jobs.export.export_excel` in a process of its own: rollup check, tables and workbook, as the CLI runs it."""
     plain: ExcelRun
     styled: ExcelRun
     profile: list[str]
@@ -66,6 +68,9 @@ def measure(workdir: Path, employees: int) -> ExcelFigures:
     plain = _run("excel-plain", {**arguments, "out": str(workdir / "plain.xlsx")})
     styled = _run("excel-styled", {**arguments, "out": str(workdir / "styled.xlsx")})
     traced = run_task("excel-styled", {**arguments, "out": str(workdir / "styled-traced.xlsx"), "traced": True})
+    database, now_ms = _month_database(workdir, employees)
+    whole = run_task("export-excel", {"database": str(database), "month": EXPORT_MONTH, "now_ms": now_ms,
+                                      "out": str(workdir / "exported.xlsx")})
     profile_path = workdir / "excel.prof"
     run_task("excel-styled", {**arguments, "out": str(workdir / "styled-profiled.xlsx")}, profile=profile_path)
 
@@ -77,6 +82,7 @@ def measure(workdir: Path, employees: int) -> ExcelFigures:
         tables_process_rss_mb=baseline_rss,
         tables_traced_mb=loaded.extra["traced_mb"],
         writer_traced_peak_mb=traced.extra["traced_peak_mb"],
+        export_command=ExcelRun(whole.seconds, whole.cpu_seconds, whole.max_rss_mb, whole.extra["file_bytes"]),
         plain=plain,
         styled=styled,
         profile=top_entries(profile_path, 20),
@@ -101,8 +107,8 @@ def month_tables(workdir: Path, employees: int) -> Path:
     database = workdir / f"month-{employees}x{DATASET_DAYS}.db"
     for path in workdir.glob(database.name + "*"):
         path.unlink()
-    dataset = generate(database, employees, DATASET_DAYS)
-    now_ms = local_ms(dataset.last_day + dt.timedelta(days=1), 6 * 60)
+    generate(database, employees, DATASET_DAYS)
+    database, now_ms = _month_database(workdir, employees)
 
     settings = load_settings(REPO / "config.toml", {})
     store = Store.open(database)
@@ -113,6 +119,14 @@ def month_tables(workdir: Path, employees: int) -> Path:
         store.close()
     tables_path.write_bytes(pickle.dumps(tables))
     return tables_path
+
+
+def _month_database(workdir: Path, employees: int) -> tuple[Path, int]:
+    """Return the month's database for `employees` and the moment (Unix ms) it is rolled up at."""
+    from bench.dataset import FIRST_DAY
+
+    last_day = FIRST_DAY + dt.timedelta(days=DATASET_DAYS - 1)
+    return workdir / f"month-{employees}x{DATASET_DAYS}.db", local_ms(last_day + dt.timedelta(days=1), 6 * 60)
 
 
 def _run(task: str, arguments: dict) -> ExcelRun:

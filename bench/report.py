@@ -60,6 +60,8 @@ def _run_lines(results: dict[str, Any]) -> list[str]:
         f"p50 {fsync['p50_ms']} ms, p99 {fsync['p99_ms']} ms, max {fsync['max_ms']} ms.",
         f"- Command: `bash bench/run{' --quick' if results.get('quick') else ''}`; data folder `{results['workdir']}`; "
         f"code measured: {results.get('source', 'unknown')}.",
+        *([f"- Sections kept from an earlier run (`--merge`): {results['merged_from']}; the machine lines above "
+           "describe the later run."] if results.get("merged_from") else []),
         "",
     ]
 
@@ -126,8 +128,13 @@ def _goals(sections: dict[str, Any]) -> list[Goal]:
             f"{excel['styled_vs_plain']:.2f}× ({excel['styled']['seconds']:.1f} s / {excel['plain']['seconds']:.1f} s)",
             "≤ 2.5×", excel["styled_vs_plain"] <= 2.5,
         ))
-        goals.append(Goal("Excel peak memory (max RSS of the writing process, the month's tables included)",
-                          f"{excel['styled']['max_rss_mb']:.0f} MB", "< 150 MB", excel["styled"]["max_rss_mb"] < 150))
+        command = excel.get("export_command")
+        if command:
+            goals.append(Goal("Excel peak memory of `export_excel` (max RSS of its process: tables and workbook)",
+                              f"{command['max_rss_mb']:.0f} MB", "< 150 MB", command["max_rss_mb"] < 150))
+        else:
+            goals.append(Goal("Excel peak memory (max RSS of the writing process, the month's tables included)",
+                              f"{excel['styled']['max_rss_mb']:.0f} MB", "< 150 MB", excel["styled"]["max_rss_mb"] < 150))
         goals.append(Goal("… of which `write_workbook` itself allocates at most (tracemalloc)",
                           f"{excel['writer_traced_peak_mb']:.1f} MB", "< 150 MB", excel["writer_traced_peak_mb"] < 150))
     sheets = _figures(sections, "sheets")
@@ -185,7 +192,8 @@ def _summary(sections: dict[str, Any], machine: dict[str, Any]) -> list[str]:
     if excel:
         lines.append(
             f"- Excel: the month's workbook for {excel['employees']} employees takes {excel['styled']['seconds']:.1f} s, "
-            f"{excel['styled_vs_plain']:.2f}× openpyxl write-only without styles (goal ≤ 2.5×), peak {excel['styled']['max_rss_mb']:.0f} MB (goal < 150 MB)."
+            f"{excel['styled_vs_plain']:.2f}× openpyxl write-only without styles (goal ≤ 2.5×); the whole export peaks at "
+            f"{(excel.get('export_command') or excel['styled'])['max_rss_mb']:.0f} MB (goal < 150 MB)."
         )
     sheets = _figures(sections, "sheets")
     if sheets:
@@ -334,6 +342,14 @@ def _excel_details(figures: dict[str, Any]) -> list[str]:
         f"{figures['writer_traced_peak_mb']:.1f} MB on top of them while writing.",
         "",
     ]
+    command = figures.get("export_command")
+    if command:
+        lines += [
+            f"The whole `jobs.export.export_excel` of the month, as `acheckin-sync export excel` runs it (the rollup "
+            f"finds nothing to do, then the tables are built and written) in a process of its own: "
+            f"{command['seconds']:.1f} s, max RSS {command['max_rss_mb']:.0f} MB.",
+            "",
+        ]
     if figures.get("profile"):
         lines += ["Profile of `write_workbook`, top entries by cumulative time:", "", "```", *figures["profile"], "```", ""]
     return lines

@@ -81,7 +81,7 @@ def excel_styled(arguments: dict[str, Any]):
     """
     from exporters.excel import write_workbook
 
-    tables = pickle.loads(Path(arguments["tables"]).read_bytes())
+    tables = _load_tables(arguments["tables"])
     out = Path(arguments["out"])
 
     def call() -> dict[str, Any]:
@@ -101,7 +101,7 @@ def excel_plain(arguments: dict[str, Any]):
     """Prepare the baseline: openpyxl write-only, the same header and cell values, no styles."""
     from openpyxl import Workbook
 
-    tables = pickle.loads(Path(arguments["tables"]).read_bytes())
+    tables = _load_tables(arguments["tables"])
     out = Path(arguments["out"])
     language = arguments["language"]
 
@@ -119,13 +119,17 @@ def excel_plain(arguments: dict[str, Any]):
     return call
 
 
+def _load_tables(path: str) -> list:
+    with open(path, "rb") as file:
+        return pickle.load(file)
+
+
 def excel_load(arguments: dict[str, Any]):
     """Load the pickled tables, to measure what they take in memory (tracemalloc and RSS)."""
-    data = Path(arguments["tables"]).read_bytes()
 
     def call() -> dict[str, Any]:
         tracemalloc.start()
-        tables = pickle.loads(data)
+        tables = _load_tables(arguments["tables"])
         traced = tracemalloc.get_traced_memory()[0]
         tracemalloc.stop()
         return {"rows": sum(len(table.rows) for table in tables), "traced_mb": round(traced / 2**20, 1)}
@@ -133,7 +137,23 @@ def excel_load(arguments: dict[str, Any]):
     return call
 
 
-TASKS = {"excel-load": excel_load, "rollup": rollup, "groupby": groupby, "excel-styled": excel_styled, "excel-plain": excel_plain}
+def export_excel(arguments: dict[str, Any]):
+    """Prepare `jobs.export.export_excel` of `month` on a rolled-up database, as `export excel` runs it."""
+    from ingest.store import Store
+    from jobs.export import export_excel as export
+
+    store = Store.open(Path(arguments["database"]))
+    settings = load_settings(REPO / "config.toml", {})
+    out = Path(arguments["out"])
+
+    def call() -> dict[str, Any]:
+        export(store, settings, arguments["month"], out, arguments["now_ms"])
+        return {"file_bytes": out.stat().st_size}
+
+    return call
+
+
+TASKS = {"export-excel": export_excel, "excel-load": excel_load, "rollup": rollup, "groupby": groupby, "excel-styled": excel_styled, "excel-plain": excel_plain}
 
 
 def main() -> None:
