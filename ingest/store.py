@@ -394,6 +394,17 @@ class Store:
             for timestamp, begin, end, office, conflict in rows
         ]
 
+    def has_checkin(
+        self, workspace_id: str, user_id: str, from_ms: int, to_ms: int, webhook_type: WebhookType | str
+    ) -> bool:
+        """Return whether the employee has a check-in of this type in [from_ms, to_ms)."""
+        sql = (
+            "SELECT 1 FROM checkins WHERE workspace_id = ? AND user_id = ? AND checkin_timestamp >= ?"
+            " AND checkin_timestamp < ? AND webhook_type = ? LIMIT 1"
+        )
+        params = [workspace_id, user_id, from_ms, to_ms, str(webhook_type)]
+        return self._reader().execute(sql, params).fetchone() is not None
+
     def nearest_checkin_with_office(
         self, workspace_id: str, user_id: str, instant_ms: int, before: bool, webhook_type: WebhookType | str
     ) -> StoredCheckin | None:

@@ -352,6 +352,12 @@ def _recompute_employee(
     """
     policy = settings.policy
     months = sorted({(d.year, d.month) for d in dates})
+    if all(_surely_appears(db, store, key, year, month, policy.timezone) for year, month in months):
+        checkins = _load_checkins(store, key, min(dates), max(dates), policy.timezone)
+        figures = compute_days(checkins, sorted(dates), policy, calendar, now_ms, user_id=key[1])
+        rows = [figures_to_row(key, f, policy.timezone, now_ms) for f in figures]
+        return len(rows), _write_rows(db, key, rows, [])
+
     first_day = dt.date(*months[0], 1)
     last_day = _month_days(*months[-1])[-1]
     checkins = _load_checkins(store, key, first_day, last_day, policy.timezone)
@@ -414,6 +420,25 @@ def _existing_rows(db: sqlite_utils.Database, key: EmployeeKey, dates: list[str]
 
 def _figures_differ(before: Mapping[str, Any], after: Mapping[str, Any]) -> bool:
     return any(before.get(name) != value for name, value in after.items() if name != "computed_at_ms")
+
+
+def _surely_appears(
+    db: sqlite_utils.Database, store: Store, key: EmployeeKey, year: int, month: int, timezone: str
+) -> bool:
+    """Return whether the month has rows and keeps them whatever the dirty dates hold.
+
+    A CHECKIN from the month's second day to its second-last day belongs to one of the
+    month's dates (a check-in belongs to its own date or a neighbour), so the employee
+    appears in the month and only the dirty dates need computing.
+    """
+    if not _has_rows(db, key, f"{year:04d}-{month:02d}"):
+        return False
+    days = _month_days(year, month)
+    second = pendulum.datetime(year, month, 2, tz=timezone)
+    last = pendulum.datetime(year, month, days[-1].day, tz=timezone)
+    return store.has_checkin(
+        key[0], key[1], int(second.timestamp() * 1000), int(last.timestamp() * 1000), WebhookType.CHECKIN
+    )
 
 
 def _has_rows(db: sqlite_utils.Database, key: EmployeeKey, month: str) -> bool:

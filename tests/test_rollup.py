@@ -255,3 +255,37 @@ def test_checkin_log_uses_office_from_older_checkin(start_server: Callable[..., 
 
     log = next(table for table in tables if table.key == "checkin_log")
     assert [row["work_date"] for row in log.rows] == [dt.date(2026, 11, 20), dt.date(2026, 11, 20)]
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_incremental_rollups_equal_full_recompute(start_server: Callable[..., LiveServer], tmp_path: Path, seed: int) -> None:
+    import random
+
+    generator = random.Random(seed)
+    config = tmp_path / "config.toml"
+    shipped = (REPO / "config.toml").read_text(encoding="utf-8")
+    config.write_text(shipped.replace("offices = {}", 'offices = { "Kho" = "night" }', 1), encoding="utf-8")
+    settings = load_settings(config, environ={})
+    settings.database.parent.mkdir(parents=True)
+    server = start_server(api_keys=(KEY,), clock=lambda: AFTER_NOVEMBER_MS, database=settings.database)
+    scans = []
+    for _ in range(90):
+        day = dt.date(2026, 10, 25) + dt.timedelta(days=generator.randrange(40))
+        extra = {"office_location": generator.choice(["Kho", "Hà Nội", "Không xác định"])}
+        if generator.random() < 0.2:
+            extra["working_group"] = generator.choice([{"begin": 2200, "end": 600}, {"begin": 800, "end": 1700}])
+        moment = (day.year, day.month, day.day, generator.randrange(24), generator.randrange(60))
+        scans.append((generator.choice(["NV1", "NV2", "NV3"]), moment, extra))
+
+    for start in range(0, len(scans), 15):
+        post(server, scans[start : start + 15])
+        run_rollup(server.store, settings, AFTER_NOVEMBER_MS)
+    incremental = attendance(settings.database)
+    run_rollup(server.store, settings, AFTER_NOVEMBER_MS, dt.date(2026, 10, 1), dt.date(2026, 12, 31))
+    at_once_database = tmp_path / "data" / "at-once.sqlite3"
+    at_once = start_server(api_keys=(KEY,), clock=lambda: AFTER_NOVEMBER_MS, database=at_once_database)
+    post(at_once, scans)
+    run_rollup(at_once.store, settings, AFTER_NOVEMBER_MS)
+
+    assert attendance(settings.database) == incremental
+    assert attendance(at_once_database) == incremental
