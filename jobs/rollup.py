@@ -139,7 +139,7 @@ def run_rollup(
         full = fingerprint != _state(db, "policy_fingerprint")
 
         if full:
-            dirty = _all_months_dirty(db, store, policy, calendar)
+            dirty = _all_months_dirty(db, store, policy)
         else:
             dirty = _dates_near_new_checkins(store, watermark, newest_delivery, zone, bool(policy.office_shifts))
             today = pendulum.from_timestamp(now_ms / 1000, tz=zone).date()
@@ -312,18 +312,20 @@ def _add_range(
         dirty.setdefault(key, set()).update(dates)
 
 
-def _all_months_dirty(
-    db: sqlite_utils.Database, store: Store, policy: Any, calendar: Calendar
-) -> dict[EmployeeKey, set[dt.date]]:
+def _all_months_dirty(db: sqlite_utils.Database, store: Store, policy: Any) -> dict[EmployeeKey, set[dt.date]]:
     """Mark every date of every month in which each employee has a CHECKIN or has rows.
 
     Months with rows are included so that a month the employee no longer appears in
     (a changed policy can move a check-in across a month's edge) loses its rows.
     """
     dirty: dict[EmployeeKey, set[dt.date]] = {}
+    zone = _zone(policy.timezone)
     for key in store.employee_keys():
-        checkins = _load_checkins(store, key, None, None)
-        months = {(d.year, d.month) for d in attribute(checkins, policy, calendar, user_id=key[1])}
+        facts = store.shift_facts_of(key[0], key[1], 0, 2**62, WebhookType.CHECKIN)
+        local_dates = {dt.datetime.fromtimestamp(f.checkin_timestamp / 1000, zone).date() for f in facts}
+        # A check-in belongs to its own date or a neighbour; the recompute decides which.
+        around = {d + dt.timedelta(days=shift) for d in local_dates for shift in (-1, 0, 1)}
+        months = {(d.year, d.month) for d in around}
         dirty[key] = {day for year, month in months for day in _month_days(year, month)}
     for workspace_id, user_id, month in db.execute(
         "SELECT DISTINCT workspace_id, user_id, month FROM daily_attendance"
