@@ -142,7 +142,7 @@ def run_rollup(
             dirty = _all_months_dirty(db, store, policy)
         else:
             dirty = _dates_near_new_checkins(store, watermark, newest_delivery, zone, bool(policy.office_shifts))
-            today = pendulum.from_timestamp(now_ms / 1000, tz=zone).date()
+            today = _local_date(now_ms, zone)
             _add_open_dates(db, dirty, today)
         if date_from is not None or date_to is not None:
             _add_range(store, dirty, date_from, date_to)
@@ -280,7 +280,9 @@ def _office_reach(store: Store, ref: Any, local_date: dt.date, zone: Any) -> Ite
 
 
 def _local_date(instant_ms: int, zone: Any) -> dt.date:
-    return pendulum.from_timestamp(instant_ms / 1000, tz=zone).date()
+    # A plain date: pendulum's Date subclass is slower in the rules' date arithmetic.
+    local = pendulum.from_timestamp(instant_ms / 1000, tz=zone)
+    return dt.date(local.year, local.month, local.day)
 
 
 def _add_open_dates(db: sqlite_utils.Database, dirty: dict[EmployeeKey, set[dt.date]], today: dt.date) -> None:
