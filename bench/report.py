@@ -309,7 +309,8 @@ def _rollup_details(figures: dict[str, Any]) -> list[str]:
                        ("full rollup with the proposals below", "proposed_full"),
                        ("incremental rollup with the proposals below", "proposed_incremental")):
         run = figures[key]
-        lines.append(f"| {label} | {run['seconds']:.2f} | {run['cpu_seconds']:.2f} | {run['max_rss_mb']:.0f} | {run.get('rows') or ''} |")
+        rss = "—" if run["max_rss_mb"] is None else f"{run['max_rss_mb']:.0f}"
+        lines.append(f"| {label} | {run['seconds']:.2f} | {run['cpu_seconds']:.2f} | {rss} | {run.get('rows') or ''} |")
     lines += [
         "",
         f"Full rollup on CPU time: {figures['full_vs_groupby_cpu']}× the GROUP BY's. With the proposals: "

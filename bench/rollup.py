@@ -27,7 +27,8 @@ class TaskRun:
 
     seconds: float
     cpu_seconds: float
-    max_rss_mb: float
+    max_rss_mb: float | None
+    """None for a step run inside the bench's own process, whose peak is not the step's."""
     rows: int | None = None
     extra: dict[str, Any] = dataclasses.field(default_factory=dict)
     """Other values the task returned, such as `traced_peak_mb`."""
@@ -159,7 +160,7 @@ def _write_day(database: Path, employees: int, day: dt.date) -> TaskRun:
     after = resource.getrusage(resource.RUSAGE_SELF)
     store.close()
     cpu = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
-    return TaskRun(round(seconds, 3), round(cpu, 3), round(after.ru_maxrss / 1024, 1), len(items))
+    return TaskRun(round(seconds, 3), round(cpu, 3), None, len(items))
 
 
 def _rows_differing(database: Path, other: Path) -> int:
