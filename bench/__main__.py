@@ -126,6 +126,12 @@ def main() -> None:
             traceback.print_exc()
             results["sections"][name] = {"ok": False, "error": f"{type(exc).__name__}: {exc}"}
         results["sections"][name]["seconds"] = round(time.monotonic() - section_started, 1)
+        results["sections"][name]["run"] = {
+            "started_at": results["started_at"],
+            "source": results["source"],
+            "fsync_p50_ms": results["machine"]["fsync"]["p50_ms"],
+            "load_average": results["machine"]["load_average"],
+        }
         print(f"[bench] {name} done in {results['sections'][name]['seconds']} s", flush=True)
         results["seconds"] = round(time.monotonic() - started, 1)
         _write(results, args.output)

@@ -52,12 +52,14 @@ class OpenLoopResult:
 
     @property
     def clean(self) -> bool:
-        """No failure, no status other than 200, and `duplicate` returned for every repeat."""
-        return (
-            self.failures == 0
-            and set(self.status_counts) <= {200}
-            and self.repeats_not_answered_duplicate == 0
-        )
+        """No failure and no status other than 200.
+
+        A repeat sent while its original is still in flight on another connection
+        may reach the server first; then the repeat is `stored` and the original
+        `duplicate`. So `repeats_not_answered_duplicate` is not an error; the
+        database check after the runs counts duplicates instead.
+        """
+        return self.failures == 0 and set(self.status_counts) <= {200}
 
 
 def delivery_body(number: int, base_ms: int) -> bytes:

@@ -60,10 +60,30 @@ def _run_lines(results: dict[str, Any]) -> list[str]:
         f"p50 {fsync['p50_ms']} ms, p99 {fsync['p99_ms']} ms, max {fsync['max_ms']} ms.",
         f"- Command: `bash bench/run{' --quick' if results.get('quick') else ''}`; data folder `{results['workdir']}`; "
         f"code measured: {results.get('source', 'unknown')}.",
-        *([f"- Sections kept from an earlier run (`--merge`): {results['merged_from']}; the machine lines above "
-           "describe the later run."] if results.get("merged_from") else []),
+        *_provenance_lines(results),
         "",
     ]
+
+
+def _provenance_lines(results: dict[str, Any]) -> list[str]:
+    """List which run measured each section, when `--merge` combined several runs."""
+    runs = {name: section.get("run") for name, section in results["sections"].items()}
+    if not results.get("merged_from") and len({_run_key(run) for run in runs.values()}) <= 1:
+        return []
+    lines = ["- The sections come from more than one run (`--merge`); the lines above describe the last one:"]
+    for name, run in runs.items():
+        if run is None:
+            lines.append(f"  - {name}: an earlier run ({results.get('merged_from', 'unknown')})")
+        else:
+            lines.append(
+                f"  - {name}: run of {run['started_at']}, {run['source']}; fsync p50 {run['fsync_p50_ms']} ms, "
+                f"load average {' / '.join(str(load) for load in run['load_average'])}"
+            )
+    return lines
+
+
+def _run_key(run: dict[str, Any] | None) -> str:
+    return "" if run is None else f"{run['started_at']} {run['source']}"
 
 
 def _figures(sections: dict[str, Any], name: str) -> dict[str, Any] | None:
