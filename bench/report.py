@@ -329,19 +329,24 @@ def _rollup_details(figures: dict[str, Any]) -> list[str]:
                        ("full rollup with the proposals below", "proposed_full"),
                        ("incremental rollup with the proposals below", "proposed_incremental")):
         run = figures[key]
+        if run is None:
+            continue
         rss = "—" if run["max_rss_mb"] is None else f"{run['max_rss_mb']:.0f}"
         lines.append(f"| {label} | {run['seconds']:.2f} | {run['cpu_seconds']:.2f} | {rss} | {run.get('rows') or ''} |")
-    lines += [
-        "",
-        f"Full rollup on CPU time: {figures['full_vs_groupby_cpu']}× the GROUP BY's. With the proposals: "
-        f"{figures['proposed_full_vs_groupby']}× on wall-clock time; "
-        f"{figures['proposed_rows_differing']} rows of `daily_attendance` differ from the run without them.",
-        "",
-        "Proposed changes (`bench/proposals.py` patches them in for the runs marked so; the owners decide):",
-        "",
-        *[f"- {line}" for line in figures["proposals"]],
-        "",
-    ]
+    lines += ["", f"Full rollup on CPU time: {figures['full_vs_groupby_cpu']}× the GROUP BY's.", ""]
+    if figures["proposals"]:
+        lines += [
+            f"With the proposals below: {figures['proposed_full_vs_groupby']}× on wall-clock time; "
+            f"{figures['proposed_rows_differing']} rows of `daily_attendance` differ from the run without them.",
+            "",
+            "Proposed changes (`bench/proposals.py` patches them in for the runs marked so; the owners decide):",
+            "",
+            *[f"- {line}" for line in figures["proposals"]],
+            "",
+        ]
+    else:
+        lines += ["No change to the rollup is proposed at the moment: the owner adopted the earlier ones "
+                  "(listed in `bench/proposals.py`).", ""]
     if figures.get("profile"):
         lines += [f"Profile of the full rollup ({figures['profile_scope']}), top entries by cumulative time:", "",
                   "```", *figures["profile"], "```", ""]

@@ -47,9 +47,9 @@ class RollupFigures:
     full: TaskRun
     write_day: TaskRun
     incremental: TaskRun
-    proposed_full: TaskRun
-    proposed_incremental: TaskRun
-    proposed_rows_differing: int
+    proposed_full: TaskRun | None
+    proposed_incremental: TaskRun | None
+    proposed_rows_differing: int | None
     """Rows of `daily_attendance` that differ between the runs with and without the proposals (0 expected)."""
     proposals: list[str]
     profile_scope: str
@@ -62,7 +62,9 @@ class RollupFigures:
         return round(self.full.seconds / self.groupby.seconds, 1)
 
     @property
-    def proposed_full_vs_groupby(self) -> float:
+    def proposed_full_vs_groupby(self) -> float | None:
+        if self.proposed_full is None:
+            return None
         return round(self.proposed_full.seconds / self.groupby.seconds, 1)
 
     @property
@@ -92,10 +94,12 @@ def measure(workdir: Path, employees: int, days: int) -> RollupFigures:
     write_day = _write_day(database, employees, new_day)
     incremental = run_task("rollup", {"database": str(database), "now_ms": incremental_now_ms})
 
-    proposed_full = run_task("rollup", {"database": str(proposed), "now_ms": full_now_ms, "proposed": True})
-    _write_day(proposed, employees, new_day)
-    proposed_incremental = run_task("rollup", {"database": str(proposed), "now_ms": incremental_now_ms, "proposed": True})
-    differing = _rows_differing(database, proposed)
+    proposed_full = proposed_incremental = differing = None
+    if PROPOSALS:
+        proposed_full = run_task("rollup", {"database": str(proposed), "now_ms": full_now_ms, "proposed": True})
+        _write_day(proposed, employees, new_day)
+        proposed_incremental = run_task("rollup", {"database": str(proposed), "now_ms": incremental_now_ms, "proposed": True})
+        differing = _rows_differing(database, proposed)
     profile_scope, profile, profile_proposed = _profile(workdir, min(employees, PROFILE_EMPLOYEES), days)
 
     return RollupFigures(
@@ -190,9 +194,11 @@ def _profile(workdir: Path, employees: int, days: int) -> tuple[str, list[str], 
     now_ms = local_ms(dataset.last_day + dt.timedelta(days=1), 6 * 60)
     profile_path = workdir / "rollup-full.prof"
     run_task("rollup", {"database": str(database), "now_ms": now_ms}, profile=profile_path)
+    scope = f"{employees} employees × {dataset.days} days, {dataset.checkins:,} check-ins, cProfile, wall-clock timer"
+    if not PROPOSALS:
+        return scope, top_entries(profile_path, 30), []
     proposed_path = workdir / "rollup-full-proposed.prof"
     run_task("rollup", {"database": str(proposed), "now_ms": now_ms, "proposed": True}, profile=proposed_path)
-    scope = f"{employees} employees × {dataset.days} days, {dataset.checkins:,} check-ins, cProfile, wall-clock timer"
     return scope, top_entries(profile_path, 30), top_entries(proposed_path, 20)
 
 
