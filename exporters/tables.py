@@ -12,7 +12,7 @@ import calendar
 import dataclasses
 import datetime as dt
 import enum
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, Literal
 
 Language = Literal["vi", "en"]
@@ -101,6 +101,44 @@ class Table:
     def name(self, language: Language) -> str:
         """Return the sheet name in `language`."""
         return self.name_vi if language == "vi" else self.name_en
+
+
+class RowShape:
+    """The column keys of a large table's rows, shared by every `Row` built with it."""
+
+    def __init__(self, columns: Sequence[Column]) -> None:
+        self.keys = tuple(column.key for column in columns)
+        self.index = {key: position for position, key in enumerate(self.keys)}
+
+    def row(self, values: Mapping[str, Any]) -> Row:
+        """Return a compact row of `values`; keys outside the columns are an error."""
+        unknown = set(values) - self.index.keys()
+        if unknown:
+            raise ValueError(f"row has keys that are not columns: {sorted(unknown)}")
+        return Row(self, tuple(values.get(key) for key in self.keys))
+
+
+class Row(Mapping[str, Any]):
+    """A table row stored as a tuple in column order.
+
+    A month's check-in log for 1,000 employees has about 90,000 rows; as dicts they
+    took several times the memory of these.
+    """
+
+    __slots__ = ("_shape", "_values")
+
+    def __init__(self, shape: RowShape, values: tuple[Any, ...]) -> None:
+        self._shape = shape
+        self._values = values
+
+    def __getitem__(self, key: str) -> Any:
+        return self._values[self._shape.index[key]]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._shape.keys)
+
+    def __len__(self) -> int:
+        return len(self._values)
 
 
 # --- Labels shared by the column definitions -------------------------------------

@@ -42,6 +42,8 @@ from exporters.tables import (
     Fill,
     Label,
     Language,
+    Row,
+    RowShape,
     Table,
     day_key,
     legend_lines,
@@ -316,7 +318,9 @@ def _daily_table(
     language: Language,
 ) -> Table:
     """Lay out one row per employee and date from their first work date; open dates show no figures."""
-    rows: list[dict[str, Any]] = []
+    shape = RowShape(DAILY_COLUMNS)
+    shared = _SharedText()
+    rows: list[Row] = []
     fills: dict[tuple[int, str], Fill] = {}
     for key in sorted(days_by_employee):
         employee = employees.get(key)
@@ -325,10 +329,11 @@ def _daily_table(
             if first_work_date is None or day.date < first_work_date:
                 continue
             row = _daily_row(key, day, employee, month.timezone, language)
+            row["office_location"] = shared(row["office_location"])
             fill = _fill_of(day)
             if fill is not None:
                 fills[(len(rows), "date")] = fill
-            rows.append(row)
+            rows.append(shape.row(row))
     return Table(
         key=DAILY_TABLE_KEY,
         name_vi=DAILY_SHEET_NAME.vi,
@@ -384,13 +389,15 @@ def _checkin_log_table(
     timezone = month.timezone
     calendar = Calendar(settings.policy)
 
-    by_employee: dict[EmployeeKey, list[Any]] = defaultdict(list)
-    for stored in store.checkins_between(margin_begin, margin_end, webhook_type=WebhookType.CHECKIN.value):
-        by_employee[(stored.workspace_id, stored.user_id)].append(stored)
-
-    rows: list[dict[str, Any]] = []
-    for key in sorted(by_employee):
-        stored_rows = sorted(by_employee[key], key=lambda s: s.checkin_timestamp)
+    # One employee's check-ins at a time: holding the whole month's at once took more
+    # memory than the rows themselves (about 90,000 check-ins for 1,000 employees).
+    shape = RowShape(CHECKIN_LOG_COLUMNS)
+    shared = _SharedText()
+    rows: list[Row] = []
+    for key in sorted(employees):
+        stored_rows = store.checkins_of(key[0], key[1], margin_begin, margin_end, WebhookType.CHECKIN.value)
+        if not stored_rows:
+            continue
         checkins = [to_rule_checkin(s) for s in stored_rows]
         earlier = store.nearest_checkin_with_office(key[0], key[1], margin_begin, True, WebhookType.CHECKIN.value)
         if earlier is not None:
@@ -398,7 +405,7 @@ def _checkin_log_table(
         work_dates = attribute(checkins, settings.policy, calendar, user_id=key[1])[len(checkins) - len(stored_rows):]
         for stored, work_date in zip(stored_rows, work_dates):
             if begin_ms <= stored.checkin_timestamp < end_ms:
-                rows.append(_log_row(stored, work_date, employees.get(key), timezone))
+                rows.append(shape.row(_log_row(key, stored, work_date, employees.get(key), timezone, shared)))
     rows.sort(key=lambda row: (row["checkin_time"], row["user_id"]))
     return Table(
         key=CHECKIN_LOG_TABLE_KEY,
@@ -409,20 +416,36 @@ def _checkin_log_table(
     )
 
 
-def _log_row(stored: Any, work_date: dt.date, employee: Any, timezone: str) -> dict[str, Any]:
+def _log_row(
+    key: EmployeeKey, stored: Any, work_date: dt.date, employee: Any, timezone: str, shared: _SharedText
+) -> dict[str, Any]:
     group = stored.working_group
     return {
         "checkin_time": local_datetime(stored.checkin_timestamp, timezone),
         "work_date": work_date,
-        "user_id": stored.user_id,
-        "name": stored.name or getattr(employee, "name", None),
-        "office_location": stored.office_location,
-        "machine_id": stored.machine_id,
+        "user_id": key[1],
+        "name": shared(stored.name or getattr(employee, "name", None)),
+        "office_location": shared(stored.office_location),
+        "machine_id": shared(stored.machine_id),
         "working_group_begin": _clock_time(group[0]) if group else None,
         "working_group_end": _clock_time(group[1]) if group else None,
         "working_group_conflict": stored.working_group_conflict,
         "webhook_type": stored.webhook_type,
     }
+
+
+class _SharedText:
+    """Return one shared object for equal texts, so a large table holds each name once.
+
+    Each check-in read from SQLite brings its own copy of the employee's name, office
+    and machine, which the log would otherwise keep 90,000 times over.
+    """
+
+    def __init__(self) -> None:
+        self._seen: dict[str, str] = {}
+
+    def __call__(self, text: str | None) -> str | None:
+        return None if text is None else self._seen.setdefault(text, text)
 
 
 def _event_table(store: Store, month: Month, employees: dict[EmployeeKey, Any]) -> Table:

@@ -52,7 +52,7 @@ class ShiftSource(enum.StrEnum):
     NONE = "none"
 
 
-@dataclasses.dataclass(frozen=True, order=True)
+@dataclasses.dataclass(frozen=True, order=True, slots=True)
 class WorkingGroup:
     """A shift sent by ACheckin: begin and end as minutes after local midnight."""
 
@@ -60,7 +60,7 @@ class WorkingGroup:
     end: int
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True, slots=True)
 class Checkin:
     """One distinct check-in of one employee, as the rules need it."""
 
@@ -72,7 +72,7 @@ class Checkin:
     """Set when two deliveries of this check-in carried different working_groups."""
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True, slots=True)
 class DayFigures:
     """The figures of one employee's work date; one row of `daily_attendance`.
 

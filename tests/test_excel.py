@@ -707,3 +707,30 @@ def test_legend_uses_firm_symbols():
 def test_legend_rejects_wrong_keys(symbols):
     with pytest.raises(ValueError, match="legend symbols"):
         legend_lines(symbols, "vi")
+
+
+def test_compact_rows_read_like_mappings() -> None:
+    from exporters.tables import CHECKIN_LOG_COLUMNS, RowShape
+
+    shape = RowShape(CHECKIN_LOG_COLUMNS)
+    row = shape.row({"user_id": "NV001", "name": "=HYPERLINK(\"x\")"})
+
+    assert row["user_id"] == "NV001"
+    assert row.get("machine_id") is None
+    assert row.get("no_such_column", "blank") == "blank"
+    assert list(row) == [column.key for column in CHECKIN_LOG_COLUMNS]
+    with pytest.raises(ValueError, match="not columns"):
+        shape.row({"nickname": "An"})
+
+
+def test_compact_rows_write_like_dicts(tmp_path: Path) -> None:
+    from exporters.tables import CHECKIN_LOG_COLUMNS, RowShape
+
+    values = {"user_id": "NV001", "name": "=cmd", "checkin_time": dt.datetime(2026, 11, 2, 7, 55)}
+    as_dict = Table("checkin_log", "Nhật ký", "Log", CHECKIN_LOG_COLUMNS, [values])
+    compact = Table("checkin_log", "Nhật ký", "Log", CHECKIN_LOG_COLUMNS, [RowShape(CHECKIN_LOG_COLUMNS).row(values)])
+
+    write_workbook([as_dict], tmp_path / "dict.xlsx", "vi")
+    write_workbook([compact], tmp_path / "compact.xlsx", "vi")
+
+    assert (tmp_path / "dict.xlsx").read_bytes() == (tmp_path / "compact.xlsx").read_bytes()
