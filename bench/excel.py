@@ -75,7 +75,7 @@ def measure(workdir: Path, employees: int) -> ExcelFigures:
     run_task("excel-styled", {**arguments, "out": str(workdir / "styled-profiled.xlsx")}, profile=profile_path)
 
     return ExcelFigures(
-        description=_description(employees, rows, cells, baseline_rss),
+        description=_description(employees, rows, cells),
         employees=employees,
         rows_per_sheet=rows,
         cells=cells,
@@ -134,7 +134,7 @@ def _run(task: str, arguments: dict) -> ExcelRun:
     return ExcelRun(run.seconds, run.cpu_seconds, run.max_rss_mb, Path(arguments["out"]).stat().st_size)
 
 
-def _description(employees: int, rows: dict[str, int], cells: int, baseline_rss: float) -> str:
+def _description(employees: int, rows: dict[str, int], cells: int) -> str:
     sheets = ", ".join(f"{count:,}" for count in rows.values())
     return (
         f"The workbook of {EXPORT_MONTH} for {employees} employees from `jobs.export.build_month_tables` on a "
@@ -142,6 +142,5 @@ def _description(employees: int, rows: dict[str, int], cells: int, baseline_rss:
         f"{sheets} rows, {cells:,} cells. The tables are built once, pickled, and each writer runs in a process "
         "of its own that loads them (`bench/task.py`); the timer covers the writing alone. Baseline: openpyxl "
         "write-only mode appending the same header labels and cell values, no styles, no widths, no freeze, "
-        f"no atomic rename. A process that only loads the tables peaks at {baseline_rss:.0f} MB, so the "
-        "writer's own share of the max RSS is the difference."
+        "no atomic rename."
     )
