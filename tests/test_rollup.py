@@ -37,6 +37,17 @@ def settings(tmp_path: Path) -> Settings:
     return loaded
 
 
+def edited_settings(tmp_path: Path, shipped_text: str, replacement: str) -> Settings:
+    """Load the shipped config with `shipped_text` replaced, its data folder created."""
+    config = tmp_path / "config.toml"
+    shipped = (REPO / "config.toml").read_text(encoding="utf-8")
+    assert shipped_text in shipped
+    config.write_text(shipped.replace(shipped_text, replacement, 1), encoding="utf-8")
+    loaded = load_settings(config, environ={})
+    loaded.database.parent.mkdir(parents=True, exist_ok=True)
+    return loaded
+
+
 def post(server: LiveServer, scans: list[tuple]) -> None:
     for user_id, moment, *extra in scans:
         body = make_delivery(user_id=user_id, checkin_timestamp=local_ms(*moment), **(extra[0] if extra else {}))
@@ -178,11 +189,7 @@ def test_range_needs_both_ends(start_server: Callable[..., LiveServer], settings
 
 
 def test_user_assigned_shift_reaches_rollup(start_server: Callable[..., LiveServer], tmp_path: Path) -> None:
-    config = tmp_path / "config.toml"
-    shipped = (REPO / "config.toml").read_text(encoding="utf-8")
-    config.write_text(shipped.replace("users = {}", 'users = { "NV007" = "night" }', 1), encoding="utf-8")
-    settings = load_settings(config, environ={})
-    settings.database.parent.mkdir(parents=True)
+    settings = edited_settings(tmp_path, "users = {}", 'users = { "NV007" = "night" }')
     server = start_server(api_keys=(KEY,), clock=lambda: AFTER_NOVEMBER_MS, database=settings.database)
     post(server, [("NV007", (2026, 11, 2, 21, 58)), ("NV007", (2026, 11, 3, 6, 2))])
 
@@ -196,11 +203,7 @@ def test_user_assigned_shift_reaches_rollup(start_server: Callable[..., LiveServ
 
 
 def test_office_from_older_checkin_reaches_rollup(start_server: Callable[..., LiveServer], tmp_path: Path) -> None:
-    config = tmp_path / "config.toml"
-    shipped = (REPO / "config.toml").read_text(encoding="utf-8")
-    config.write_text(shipped.replace("offices = {}", 'offices = { "Kho Bình Dương" = "night" }', 1), encoding="utf-8")
-    settings = load_settings(config, environ={})
-    settings.database.parent.mkdir(parents=True)
+    settings = edited_settings(tmp_path, "offices = {}", 'offices = { "Kho Bình Dương" = "night" }')
     server = start_server(api_keys=(KEY,), clock=lambda: AFTER_NOVEMBER_MS, database=settings.database)
     warehouse = {"office_location": "Kho Bình Dương"}
     unknown = {"office_location": "Không xác định"}
@@ -220,11 +223,7 @@ def test_office_from_older_checkin_reaches_rollup(start_server: Callable[..., Li
 
 
 def test_late_office_checkin_marks_following_dates(start_server: Callable[..., LiveServer], tmp_path: Path) -> None:
-    config = tmp_path / "config.toml"
-    shipped = (REPO / "config.toml").read_text(encoding="utf-8")
-    config.write_text(shipped.replace("offices = {}", 'offices = { "Kho Bình Dương" = "night" }', 1), encoding="utf-8")
-    settings = load_settings(config, environ={})
-    settings.database.parent.mkdir(parents=True)
+    settings = edited_settings(tmp_path, "offices = {}", 'offices = { "Kho Bình Dương" = "night" }')
     server = start_server(api_keys=(KEY,), clock=lambda: AFTER_NOVEMBER_MS, database=settings.database)
     post(server, [("NV011", (2026, 11, 20, 21, 58), {"office_location": "Không xác định"})])
     run_rollup(server.store, settings, AFTER_NOVEMBER_MS)
@@ -241,11 +240,7 @@ def test_late_office_checkin_marks_following_dates(start_server: Callable[..., L
 def test_checkin_log_uses_office_from_older_checkin(start_server: Callable[..., LiveServer], tmp_path: Path) -> None:
     from jobs.export import Month, build_month_tables
 
-    config = tmp_path / "config.toml"
-    shipped = (REPO / "config.toml").read_text(encoding="utf-8")
-    config.write_text(shipped.replace("offices = {}", 'offices = { "Kho Bình Dương" = "night" }', 1), encoding="utf-8")
-    settings = load_settings(config, environ={})
-    settings.database.parent.mkdir(parents=True)
+    settings = edited_settings(tmp_path, "offices = {}", 'offices = { "Kho Bình Dương" = "night" }')
     server = start_server(api_keys=(KEY,), clock=lambda: AFTER_NOVEMBER_MS, database=settings.database)
     post(server, [("NV010", (2026, 10, 20, 21, 58), {"office_location": "Kho Bình Dương"})])
     unknown = {"office_location": "Không xác định"}
@@ -262,11 +257,7 @@ def test_incremental_rollups_equal_full_recompute(start_server: Callable[..., Li
     import random
 
     generator = random.Random(seed)
-    config = tmp_path / "config.toml"
-    shipped = (REPO / "config.toml").read_text(encoding="utf-8")
-    config.write_text(shipped.replace("offices = {}", 'offices = { "Kho" = "night" }', 1), encoding="utf-8")
-    settings = load_settings(config, environ={})
-    settings.database.parent.mkdir(parents=True)
+    settings = edited_settings(tmp_path, "offices = {}", 'offices = { "Kho" = "night" }')
     server = start_server(api_keys=(KEY,), clock=lambda: AFTER_NOVEMBER_MS, database=settings.database)
     scans = []
     for _ in range(90):
