@@ -180,6 +180,8 @@ class Store:
         self._local = threading.local()
         self._readers: list[sqlite3.Connection] = []
         self._readers_lock = threading.Lock()
+        self._stale_employees: set[tuple[str, str]] = set()
+        """Employees whose row the batch being written must refresh before it commits."""
 
     @classmethod
     def open(cls, path: Path, busy_timeout_ms: int = 1000) -> Store:
@@ -237,7 +239,11 @@ class Store:
             conn = self._writer
             try:
                 conn.execute("BEGIN IMMEDIATE")
+                self._stale_employees = set()
                 results = [self._write_isolated(conn, item) for item in items]
+                # Once per employee per batch, not per delivery: it runs nine subqueries.
+                for workspace_id, user_id in sorted(self._stale_employees):
+                    _refresh_employee(conn, workspace_id, user_id)
                 conn.execute("COMMIT")
             except sqlite3.Error as exc:
                 _rollback_quietly(conn)
@@ -306,7 +312,7 @@ class Store:
         conn.execute("UPDATE deliveries SET checkin_id = ? WHERE id = ?", (checkin_id, delivery_id))
 
         if outcome is not Outcome.DUPLICATE:
-            _refresh_employee(conn, checkin.workspace_id, checkin.user_id)
+            self._stale_employees.add((checkin.workspace_id, checkin.user_id))
         if item.quarantine_id is not None:
             conn.execute(
                 "UPDATE quarantine SET replayed_at_ms = ?, replay_outcome = ? WHERE id = ?",

@@ -9,7 +9,8 @@ no handler waits on SQLite's busy timeout because of another handler.
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures
+import collections
+import dataclasses
 import logging
 import queue
 import threading
@@ -68,13 +69,9 @@ class GroupCommitWriter:
             except queue.Empty:
                 return
             if entry is not _STOP:
-                _, future = entry
-                future.set_exception(
-                    StoreUnavailable(
-                        "Máy nhận đang dừng; hãy gửi lại sau",
-                        "The receiver is stopping; retry later",
-                    )
-                )
+                _, waiter = entry
+                stopping = StoreUnavailable("Máy nhận đang dừng; hãy gửi lại sau", "The receiver is stopping; retry later")
+                _settle([(waiter, stopping)])
 
     @property
     def running(self) -> bool:
@@ -98,9 +95,10 @@ class GroupCommitWriter:
                 "Máy nhận đang quá tải; hãy gửi lại sau",
                 "The receiver is overloaded; retry later",
             )
-        future: concurrent.futures.Future[WriteResult] = concurrent.futures.Future()
-        self._queue.put((item, future))
-        return await asyncio.wrap_future(future)
+        loop = asyncio.get_running_loop()
+        waiter = _Waiter(loop, loop.create_future())
+        self._queue.put((item, waiter))
+        return await waiter.future
 
     def _run(self) -> None:
         stopping = False
@@ -126,8 +124,7 @@ class GroupCommitWriter:
         try:
             results = self._store.write_batch(items)
         except StoreUnavailable as exc:
-            for _, future in batch:
-                future.set_exception(exc)
+            _settle([(waiter, exc) for _, waiter in batch])
             return
         except Exception as exc:
             logger.exception("The writer failed on a batch of %d deliveries", len(batch))
@@ -135,12 +132,41 @@ class GroupCommitWriter:
                 f"Lỗi nội bộ khi lưu ({type(exc).__name__}); hãy gửi lại sau",
                 f"Internal error while storing ({type(exc).__name__}); retry later",
             )
-            for _, future in batch:
-                future.set_exception(unavailable)
+            _settle([(waiter, unavailable) for _, waiter in batch])
             return
 
-        for (_, future), result in zip(batch, results, strict=True):
-            if isinstance(result, BaseException):
-                future.set_exception(result)
-            else:
-                future.set_result(result)
+        _settle([(waiter, result) for (_, waiter), result in zip(batch, results, strict=True)])
+
+
+@dataclasses.dataclass(frozen=True)
+class _Waiter:
+    """A handler's future on its event loop, settled from the writer thread."""
+
+    loop: asyncio.AbstractEventLoop
+    future: asyncio.Future
+
+
+def _settle(outcomes: list[tuple[_Waiter, object]]) -> None:
+    """Give each waiter its result or exception, waking each event loop once per batch.
+
+    One wake-up per delivery (a write to the loop's self-pipe) was a large share of
+    the receiver's CPU time under load.
+    """
+    by_loop: dict[asyncio.AbstractEventLoop, list[tuple[asyncio.Future, object]]] = collections.defaultdict(list)
+    for waiter, outcome in outcomes:
+        by_loop[waiter.loop].append((waiter.future, outcome))
+    for loop, pairs in by_loop.items():
+        try:
+            loop.call_soon_threadsafe(_resolve, pairs)
+        except RuntimeError:
+            logger.warning("An event loop closed before %d deliveries could be answered", len(pairs))
+
+
+def _resolve(pairs: list[tuple[asyncio.Future, object]]) -> None:
+    for future, outcome in pairs:
+        if future.done():
+            continue
+        if isinstance(outcome, BaseException):
+            future.set_exception(outcome)
+        else:
+            future.set_result(outcome)
