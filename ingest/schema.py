@@ -16,6 +16,7 @@
 from __future__ import annotations
 
 import sqlite3
+import time
 
 import sqlite_utils
 
@@ -123,3 +124,20 @@ def create_schema(conn: sqlite3.Connection) -> None:
     )
     db["checkins"].create_index(["checkin_timestamp"], index_name="checkins_by_time", if_not_exists=True)
     db["deliveries"].create_index(["received_at_ms"], index_name="deliveries_by_arrival", if_not_exists=True)
+
+
+def enable_wal(conn: sqlite3.Connection, timeout_s: float) -> None:
+    """Put the database file in WAL mode, retrying while another connection converts it.
+
+    Two connections opening a new file at once can both try the conversion; the one
+    that loses may get "database is locked", so it retries until `timeout_s` passes.
+    """
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            conn.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.02)

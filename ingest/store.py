@@ -29,7 +29,7 @@ from ingest.copies import CopyState, merge_copy
 from ingest.errors import StoreUnavailable, UnreadableDelivery
 from ingest.payload import TEXT_FIELDS as TEXT_COLUMNS
 from ingest.payload import Checkin, Delivery, WebhookType, WorkingGroup, text_to_minutes
-from ingest.schema import EMPLOYEE_FIELDS, create_schema
+from ingest.schema import EMPLOYEE_FIELDS, create_schema, enable_wal
 
 logger = logging.getLogger(__name__)
 
@@ -206,7 +206,7 @@ class Store:
         """
         conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
         conn.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout_ms)}")
-        conn.execute("PRAGMA journal_mode = WAL")
+        enable_wal(conn, self.busy_timeout_ms / 1000)
         conn.execute("PRAGMA synchronous = FULL")
         return conn
 

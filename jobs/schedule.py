@@ -43,6 +43,7 @@ from typing import Any
 
 import pendulum
 
+from ingest.schema import enable_wal
 from jobs.settings import ScheduleSettings, Settings
 
 log = logging.getLogger(__name__)
@@ -210,7 +211,7 @@ def connect(database: Path, busy_timeout_ms: int = 5000) -> sqlite3.Connection:
     """
     database.parent.mkdir(parents=True, exist_ok=True)
     conn = sqlite3.connect(database, isolation_level=None, timeout=busy_timeout_ms / 1000, check_same_thread=False)
-    conn.execute("PRAGMA journal_mode = WAL")
+    enable_wal(conn, busy_timeout_ms / 1000)
     ensure_schema(conn)
     return conn
 

@@ -235,7 +235,7 @@ def test_two_threads_one_tick_runs_each_job_once(tmp_path):
     settings = make_settings(tmp_path)
     recorder = Recorder(hold_seconds=0.3)
     clock = FixedClock(local_ms("2026-11-10 09:00"))
-    start = threading.Barrier(2)
+    start = threading.Barrier(2, timeout=30)
     reports = {}
 
     def tick(holder: str) -> None:
@@ -248,8 +248,9 @@ def test_two_threads_one_tick_runs_each_job_once(tmp_path):
     for thread in threads:
         thread.start()
     for thread in threads:
-        thread.join()
+        thread.join(timeout=60)
 
+    assert sorted(reports) == ["a", "b"]
     assert sorted(recorder.calls) == [("excel", "2026-11"), ("rollup", "")]
     assert sorted(report is None for report in reports.values()) == [False, True]
 
@@ -477,3 +478,26 @@ def test_retention_tick_recorded_with_slot(tmp_path):
 
     assert calls == [local_ms("2026-11-11 02:00")]
     assert read_last_runs(conn).retention_slot_ms == local_ms("2026-11-10 23:30")
+
+
+def test_connections_racing_on_new_file_both_open(tmp_path):
+    errors = []
+
+    for attempt in range(100):
+        database = tmp_path / f"race-{attempt}.sqlite3"
+        start = threading.Barrier(2, timeout=30)
+
+        def open_and_close() -> None:
+            start.wait()
+            try:
+                connect(database).close()
+            except sqlite3.Error as exc:
+                errors.append(repr(exc))
+
+        threads = [threading.Thread(target=open_and_close) for _ in range(2)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=60)
+
+    assert errors == []
