@@ -53,7 +53,7 @@ from exporters.tables import (
 from ingest.store import Store
 from jobs.calendar import Calendar
 from jobs.figures import DateKind, DayFigures, HolidayKind, ShiftSource, Status, WebhookType
-from jobs.rollup import EmployeeKey, open_attendance_db, run_rollup, to_rule_checkin
+from jobs.rollup import EmployeeKey, open_attendance_db, run_rollup, to_rule_checkin, with_earlier_office
 from jobs.rules import attribute
 from jobs.settings import Settings
 from jobs.timesheet import EmployeeMonth, summarize_month
@@ -398,10 +398,7 @@ def _checkin_log_table(
         stored_rows = store.checkins_of(key[0], key[1], margin_begin, margin_end, WebhookType.CHECKIN.value)
         if not stored_rows:
             continue
-        checkins = [to_rule_checkin(s) for s in stored_rows]
-        earlier = store.nearest_checkin_with_office(key[0], key[1], margin_begin, True, WebhookType.CHECKIN.value)
-        if earlier is not None:
-            checkins.insert(0, to_rule_checkin(earlier))
+        checkins = with_earlier_office(store, key, margin_begin, [to_rule_checkin(s) for s in stored_rows])
         work_dates = attribute(checkins, settings.policy, calendar, user_id=key[1])[len(checkins) - len(stored_rows):]
         for stored, work_date in zip(stored_rows, work_dates):
             if begin_ms <= stored.checkin_timestamp < end_ms:

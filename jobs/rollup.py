@@ -524,8 +524,7 @@ def _load_checkins(
 ) -> list[Checkin]:
     """Load the employee's CHECKINs from `first_day` − 4 to `last_day` + 4 (all when None).
 
-    The latest earlier CHECKIN with a known office comes too, because a date's office
-    (and so an office-assigned shift) comes from it however far back it is.
+    The latest earlier CHECKIN with a known office comes too (`with_earlier_office`).
     """
     if first_day is None or last_day is None:
         from_ms, to_ms = 0, 2**62
@@ -544,7 +543,16 @@ def _load_checkins(
         )
         for fact in facts
     ]
-    earlier = store.nearest_checkin_with_office(key[0], key[1], from_ms, True, WebhookType.CHECKIN.value)
+    return with_earlier_office(store, key, from_ms, checkins)
+
+
+def with_earlier_office(store: Store, key: EmployeeKey, before_ms: int, checkins: list[Checkin]) -> list[Checkin]:
+    """Prepend the employee's latest CHECKIN before `before_ms` that carries an office.
+
+    A date's office (and so an office-assigned shift) comes from such a check-in
+    however far back it is, so every caller of the rules loads it with its window.
+    """
+    earlier = store.nearest_checkin_with_office(key[0], key[1], before_ms, True, WebhookType.CHECKIN.value)
     if earlier is not None:
         checkins.insert(0, to_rule_checkin(earlier))
     return checkins
