@@ -126,7 +126,7 @@ class SheetsError(Exception):
 class SheetsConfigError(SheetsError):
     """Raised when the credentials file or the spreadsheet reference cannot be used.
 
-    `str(error)` is English; `message_vi` says the same in Vietnamese for users.
+    `str(error)` is English, and `message_vi` gives the same message in Vietnamese.
     """
 
     def __init__(self, message: str, message_vi: str) -> None:

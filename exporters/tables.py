@@ -19,7 +19,7 @@ Language = Literal["vi", "en"]
 
 
 class ValueType(enum.StrEnum):
-    """How a column's values are written and formatted."""
+    """The type of a column's values, which decides how they are written and formatted."""
 
     TEXT = "text"
     """Always text, even when it looks like a number or a formula."""

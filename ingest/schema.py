@@ -129,7 +129,7 @@ def create_schema(conn: sqlite3.Connection) -> None:
 def enable_wal(conn: sqlite3.Connection, timeout_s: float) -> None:
     """Put the database file in WAL mode, retrying while another connection converts it.
 
-    Two connections opening a new file at once can both try the conversion; the one
+    Two connections opening a new file at once can both try the conversion. The one
     that loses may get "database is locked", so it retries until `timeout_s` passes.
     """
     deadline = time.monotonic() + timeout_s

@@ -159,7 +159,7 @@ def _settle(outcomes: list[tuple[_Waiter, object]]) -> None:
         try:
             loop.call_soon_threadsafe(_resolve, pairs)
         except RuntimeError:
-            logger.warning("An event loop closed before %d deliveries could be answered", len(pairs))
+            logger.warning("An event loop closed before the results of %d deliveries could be returned", len(pairs))
 
 
 def _resolve(pairs: list[tuple[asyncio.Future, object]]) -> None:

@@ -432,7 +432,7 @@ def _log_row(
 
 
 class _SharedText:
-    """Return one shared object for equal texts, so a large table holds each name once.
+    """Return one shared object for equal texts, so a large table keeps each name once.
 
     Each check-in read from SQLite brings its own copy of the employee's name, office
     and machine, which the log would otherwise keep 90,000 times over.

@@ -43,7 +43,7 @@ class Status(enum.StrEnum):
 
 
 class ShiftSource(enum.StrEnum):
-    """Where a date's shift came from, first match wins."""
+    """The source of a date's shift; the first source that gives one wins."""
 
     WORKING_GROUP = "working_group"
     USER = "user"
@@ -78,7 +78,7 @@ class DayFigures:
 
     `shift_begin_ms`/`shift_end_ms` are the instants of the date's shift (None when
     the date has none). `overtime_minutes` is the sum of the three kinds.
-    `on_weekday` says whether the date falls on one of the employee's weekdays, which
+    `on_weekday` is true when the date falls on one of the employee's weekdays, which
     the month's totals need for paid holidays and standard workdays.
     """
 
@@ -95,9 +95,11 @@ class DayFigures:
     """Shift length less its break; 0 without a shift."""
     office_location: str | None
     conflict: str | None
-    """Shifts sent for this date that disagree, as clock times with the one used first:
-    "09:00-18:00 ≠ 10:00-19:00" (two check-ins point at the date), or
-    "08:00-17:00, 08:30-17:30" (copies of one check-in); several are joined by "; "."""
+    """Shifts sent for this date that disagree, as clock times with the one used first.
+
+    "09:00-18:00 ≠ 10:00-19:00" means two check-ins point at the date, and
+    "08:00-17:00, 08:30-17:30" means copies of one check-in differ. Several
+    conflicts are joined by "; "."""
     first_in_ms: int | None
     last_out_ms: int | None
     checkin_count: int

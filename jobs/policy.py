@@ -15,14 +15,14 @@ from collections.abc import Mapping
 
 
 class HoursMethod(enum.StrEnum):
-    """How the time at work of a date is measured from its check-ins."""
+    """The method that measures a date's time at work from its check-ins."""
 
     FIRST_LAST = "first_last"
     PAIRS = "pairs"
 
 
 class StandardWorkdays(enum.StrEnum):
-    """How the standard workdays (công chuẩn) of a month are counted."""
+    """The rule that counts a month's standard workdays (công chuẩn)."""
 
     FIXED_26 = "26"
     FIXED_22 = "22"

@@ -431,9 +431,9 @@ def _surely_appears(
 ) -> bool:
     """Return whether the month has rows and keeps them whatever the dirty dates hold.
 
-    A CHECKIN from the month's second day to its second-last day belongs to one of the
-    month's dates (a check-in belongs to its own date or a neighbour), so the employee
-    appears in the month and only the dirty dates need computing.
+    A check-in belongs to its own date or a neighbour. So a CHECKIN from the month's
+    second day to its second-last day belongs to one of the month's dates, the
+    employee appears in the month, and only the dirty dates need computing.
     """
     if not _has_rows(db, key, f"{year:04d}-{month:02d}"):
         return False
